@@ -1,0 +1,1 @@
+"""Accounts: users (the custom user model), teams and team roles."""

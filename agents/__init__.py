@@ -1,0 +1,1 @@
+"""Agents: the AI agents teams create, and the templates they start from."""

@@ -1,0 +1,1 @@
+"""Shared database building blocks: model bases, field helpers and migration operations."""

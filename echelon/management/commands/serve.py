@@ -1,0 +1,29 @@
+"""`manage.py serve`: migrate, load the demo data, print the admin login, serve with daphne.
+
+This is what `make run` runs (inside the embedded-PostgreSQL wrapper when DATABASE_URL is
+unset). Each step is idempotent, so a second run reuses everything and serves within seconds.
+"""
+
+from __future__ import annotations
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Migrate, load demo data, and serve HTTP + websockets with daphne."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-demo", action="store_true", help="skip the demo data")
+
+    def handle(self, *args, host, port, no_demo, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        if not no_demo:
+            call_command("seed_demo")
+        self.stdout.write(self.style.SUCCESS(f"Echelon on http://{host}:{port}/  (admin: /admin/, API: /api/docs/)"))
+        self.stdout.write("Ctrl-C stops the server and the embedded PostgreSQL.")
+        from daphne.cli import CommandLineInterface
+
+        CommandLineInterface().run(["--bind", host, "--port", str(port), "echelon.asgi:application"])

@@ -1,0 +1,142 @@
+"""Row access policy: the seed's RLS rules, written once per model and used everywhere.
+
+Each app declares one `RowPolicy` per model in its `policies.py`. The REST viewsets, the
+websocket fan-out and the admin all ask the same object:
+
+- `visible_to(user)`  : the rows `user` may read (queryset; the seed's `USING` clauses);
+- `editable_by(user)` : the rows `user` may change;
+- `deletable_by(user)`: the rows `user` may delete (defaults to editable);
+- `audience(row)`     : who may read `row`, as user ids and team ids, so a change can be
+  matched against many subscribers in memory after a bounded number of queries.
+
+Superusers see and change everything; that bypass lives here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from django.db import models
+from django.db.models import Q, QuerySet
+
+_REGISTRY: dict[type[models.Model], RowPolicy] = {}
+
+MANAGER_ROLES = ("admin", "agent_manager")
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who may read one row: named users, members of named teams, or every signed-in user."""
+
+    user_ids: frozenset = field(default_factory=frozenset)
+    team_ids: frozenset = field(default_factory=frozenset)
+    everyone: bool = False
+
+    def admits(self, user_id, team_ids, *, is_superuser: bool = False) -> bool:
+        """True when a user with `user_id`, member of `team_ids`, may read the row."""
+        if is_superuser or self.everyone or user_id in self.user_ids:
+            return True
+        return not self.team_ids.isdisjoint(team_ids)
+
+    def __or__(self, other: Audience) -> Audience:
+        return Audience(
+            self.user_ids | other.user_ids, self.team_ids | other.team_ids, self.everyone or other.everyone
+        )
+
+
+def _ids(*values) -> frozenset:
+    return frozenset(v for v in values if v is not None)
+
+
+def member_team_ids(user, roles: tuple[str, ...] | None = None) -> QuerySet:
+    """Subquery of the ids of teams `user` belongs to (optionally with one of `roles`).
+
+    Evaluated by PostgreSQL on every request, so a lost membership counts at once.
+    """
+    from accounts.models import UserRole
+
+    rows = UserRole.objects.filter(user_id=user.pk, team_id__isnull=False)
+    if roles is not None:
+        rows = rows.filter(role__in=roles)
+    return rows.values("team_id")
+
+
+def is_signed_in(user) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+class RowPolicy:
+    """Base policy: subclasses describe readers and writers with Q objects for one model."""
+
+    model: ClassVar[type[models.Model]]
+
+    def readers(self, user) -> Q:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def writers(self, user) -> Q:
+        return self.readers(user)
+
+    def deleters(self, user) -> Q:
+        return self.writers(user)
+
+    def audience(self, row) -> Audience:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    # --- querysets: the only way code reads rows for a user -------------------------------
+    def _restrict(self, user, rule, queryset: QuerySet | None) -> QuerySet:
+        queryset = self.model._default_manager.all() if queryset is None else queryset
+        if not is_signed_in(user):
+            return queryset.none()
+        if user.is_superuser:
+            return queryset
+        return queryset.filter(rule(user))
+
+    def visible_to(self, user, queryset: QuerySet | None = None) -> QuerySet:
+        return self._restrict(user, self.readers, queryset)
+
+    def editable_by(self, user, queryset: QuerySet | None = None) -> QuerySet:
+        return self._restrict(user, self.writers, queryset)
+
+    def deletable_by(self, user, queryset: QuerySet | None = None) -> QuerySet:
+        return self._restrict(user, self.deleters, queryset)
+
+    # --- single-row checks --------------------------------------------------------------------
+    def can_read(self, user, obj) -> bool:
+        return self.visible_to(user).filter(pk=obj.pk).exists()
+
+    def can_edit(self, user, obj) -> bool:
+        return self.editable_by(user).filter(pk=obj.pk).exists()
+
+    def can_delete(self, user, obj) -> bool:
+        return self.deletable_by(user).filter(pk=obj.pk).exists()
+
+
+def register(policy_class: type[RowPolicy]) -> type[RowPolicy]:
+    """Class decorator: make `policy_class` the policy of its model."""
+    _REGISTRY[policy_class.model] = policy_class()
+    return policy_class
+
+
+def policy_for(model_or_obj) -> RowPolicy:
+    """The registered policy of a model class or instance."""
+    model = model_or_obj if isinstance(model_or_obj, type) else type(model_or_obj)
+    model = model._meta.concrete_model
+    try:
+        return _REGISTRY[model]
+    except KeyError:
+        raise LookupError(f"No row policy registered for {model.__name__}") from None
+
+
+def registered_models() -> list[type[models.Model]]:
+    return list(_REGISTRY)
+
+
+def agent_audience(agent_id) -> Audience:
+    """Readers of everything that belongs to an agent: its owner and its team (one query)."""
+    from agents.models import Agent
+
+    row = Agent.objects.filter(pk=agent_id).values("created_by_id", "team_id").first()
+    if row is None:
+        return Audience()
+    return Audience(user_ids=_ids(row["created_by_id"]), team_ids=_ids(row["team_id"]))

@@ -1,0 +1,1 @@
+"""Monitoring: agent metrics and API usage metering."""

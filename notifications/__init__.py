@@ -1,0 +1,1 @@
+"""Notifications and agent thoughts: the seed's "Real-time Communication" area, plus realtime."""

@@ -1,0 +1,1 @@
+"""Workflows: deployments of agents, their n8n workflows, and workflow executions."""

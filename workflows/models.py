@@ -1,0 +1,147 @@
+"""The seed's workflow and deployment tables: `deployments`, `workflows`, `workflow_executions`."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from echelon.db.models import UpdatedAtModel, choice_check, created_at, json_object, uuid_pk
+
+
+class DeploymentStatus(models.TextChoices):
+    PENDING = "pending"
+    DEPLOYING = "deploying"
+    DEPLOYED = "deployed"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+class TriggerType(models.TextChoices):
+    MANUAL = "manual"
+    CONFIG_CHANGE = "config_change", "Config change"
+    SCHEDULED = "scheduled"
+
+
+class WorkflowStatus(models.TextChoices):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ERROR = "error"
+    INACTIVE = "inactive"
+
+
+class ExecutionStatus(models.TextChoices):
+    RUNNING = "running"
+    SUCCESS = "success"
+    ERROR = "error"
+    WAITING = "waiting"
+
+
+class Deployment(models.Model):
+    """One deployment of an agent. Status moves only through `workflows.services`."""
+
+    id = uuid_pk()
+    agent = models.ForeignKey(
+        "agents.Agent", on_delete=models.CASCADE, null=True, db_column="agent_id",
+        related_name="deployments", db_index=False,
+    )
+    version = models.IntegerField(default=1, db_default=1)
+    status = models.CharField(
+        max_length=50, choices=DeploymentStatus, default=DeploymentStatus.PENDING,
+        db_default=DeploymentStatus.PENDING, null=True,
+    )
+    trigger_type = models.CharField(max_length=100, choices=TriggerType, null=True, blank=True)
+    trigger_config = json_object()
+    deployment_url = models.TextField(null=True, blank=True)
+    error_message = models.TextField(null=True, blank=True)
+    deployed_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    created_at = created_at()
+
+    class Meta:
+        db_table = "deployments"
+        ordering = ["-created_at"]
+        constraints = [
+            choice_check("deployments", "status", DeploymentStatus),
+            choice_check("deployments", "trigger_type", TriggerType),
+            models.UniqueConstraint(fields=["agent", "version"], name="deployments_agent_version_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["agent"], name="idx_deployments_agent_id"),
+            models.Index(fields=["status"], name="idx_deployments_status"),
+            models.Index(fields=["agent", "status"], name="idx_deployments_agent_status"),
+            models.Index(fields=["agent", "-created_at"], name="idx_deployments_agent_latest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} v{self.version} ({self.status})"
+
+
+class Workflow(UpdatedAtModel):
+    """An n8n workflow run by an agent, with execution counters kept by the database."""
+
+    id = uuid_pk()
+    agent = models.ForeignKey(
+        "agents.Agent", on_delete=models.CASCADE, null=True, db_column="agent_id",
+        related_name="workflows", db_index=False,
+    )
+    name = models.CharField(max_length=255)
+    description = models.TextField(null=True, blank=True)
+    n8n_workflow_id = models.CharField(max_length=255, null=True, blank=True)
+    trigger_config = json_object()
+    status = models.CharField(
+        max_length=50, choices=WorkflowStatus, default=WorkflowStatus.INACTIVE,
+        db_default=WorkflowStatus.INACTIVE, null=True,
+    )
+    last_execution = models.DateTimeField(null=True, blank=True)
+    next_execution = models.DateTimeField(null=True, blank=True)
+    execution_count = models.IntegerField(default=0, db_default=0, null=True, editable=False)
+    success_count = models.IntegerField(default=0, db_default=0, null=True, editable=False)
+    error_count = models.IntegerField(default=0, db_default=0, null=True, editable=False)
+
+    class Meta:
+        db_table = "workflows"
+        ordering = ["-created_at"]
+        constraints = [choice_check("workflows", "status", WorkflowStatus)]
+        indexes = [
+            models.Index(fields=["agent", "-created_at"], name="idx_workflows_agent_latest"),
+            models.Index(fields=["n8n_workflow_id"], name="idx_workflows_n8n_workflow_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkflowExecution(models.Model):
+    """One run of a workflow, as n8n reports it (sync or signed callback)."""
+
+    id = uuid_pk()
+    workflow = models.ForeignKey(
+        Workflow, on_delete=models.CASCADE, null=True, db_column="workflow_id",
+        related_name="executions", db_index=False,
+    )
+    execution_id = models.CharField(max_length=255, null=True, blank=True, help_text="n8n execution id")
+    status = models.CharField(max_length=50, choices=ExecutionStatus, null=True, blank=True)
+    input_data = models.JSONField(null=True, blank=True)
+    output_data = models.JSONField(null=True, blank=True)
+    error_data = models.JSONField(null=True, blank=True)
+    execution_time_ms = models.IntegerField(null=True, blank=True)
+    started_at = created_at(editable=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "workflow_executions"
+        ordering = ["-started_at"]
+        constraints = [
+            choice_check("workflow_executions", "status", ExecutionStatus),
+            models.UniqueConstraint(
+                fields=["workflow", "execution_id"], name="workflow_executions_workflow_execution_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workflow"], name="idx_workflow_executions_workflow_id"),
+            models.Index(fields=["status"], name="idx_workflow_executions_status"),
+            models.Index(fields=["started_at"], name="idx_workflow_executions_started_at"),
+            models.Index(fields=["workflow", "status"], name="idx_workflow_executions_workflow_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} #{self.execution_id} ({self.status})"
