@@ -21,7 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, no_demo, **options):
         call_command("migrate", interactive=False, verbosity=0)
         if not no_demo:
-            call_command("seed_demo")
+            call_command("seed_demo", admin_url=f"http://{host}:{port}/admin/")
         self.stdout.write(self.style.SUCCESS(f"Echelon on http://{host}:{port}/  (admin: /admin/, API: /api/docs/)"))
         self.stdout.write("Ctrl-C stops the server and the embedded PostgreSQL.")
         from daphne.cli import CommandLineInterface

@@ -1,0 +1,232 @@
+"""Shared admin building blocks: the policy-aware base ModelAdmin, fast pagination, readable JSON.
+
+Every Echelon ModelAdmin derives from `PolicyModelAdmin`, so the admin obeys the same row
+policy as the REST API and the websockets (`echelon.policy`):
+
+- the changelist, the change form, autocomplete and FK choices only reach rows that
+  `policy_for(Model).visible_to(user)` returns (others answer 404 / "doesn't exist");
+- changing and deleting a row needs `editable_by` / `deletable_by`; a row saved out of the
+  user's reach is rolled back with 403 (the change form runs in a transaction);
+- staff users who are not superusers need no Django model permissions: the policy is the
+  rule. Superusers see everything (the policy's single bypass).
+
+Big time-series tables use `EstimatedCountPaginator` and `show_full_result_count = False`, so a
+list of 100k rows never runs `COUNT(*)` over the whole table.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import connections, models
+from django.db.models import Q
+from django.http import Http404
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+
+from echelon.policy import policy_for
+
+# Below this many rows (by the planner's estimate) an exact count is cheap enough.
+ESTIMATE_COUNT_ABOVE = 10_000
+
+
+class EstimatedCountPaginator(Paginator):
+    """Paginator that reads the planner's row estimate (`pg_class.reltuples`) for unfiltered
+    lists of big tables instead of `COUNT(*)`; filtered lists (and small tables) are counted."""
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        if isinstance(queryset, models.QuerySet) and not queryset.query.where:
+            estimate = self._estimate(queryset)
+            if estimate >= ESTIMATE_COUNT_ABOVE:
+                return estimate
+        return super().count
+
+    @staticmethod
+    def _estimate(queryset) -> int:
+        with connections[queryset.db].cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
+                [queryset.model._meta.db_table],
+            )
+            row = cursor.fetchone()
+        return int(row[0]) if row and row[0] is not None else -1
+
+
+class PrettyJSONFormField(forms.JSONField):
+    """Editable JSON shown indented, so nested configs are readable in the change form."""
+
+    def prepare_value(self, value):
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, cls=self.encoder)
+
+
+def pretty_json(value) -> str:
+    """Read-only, indented JSON for display fields."""
+    if value is None:
+        return "-"
+    text = json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    return format_html('<pre style="margin:0;white-space:pre-wrap">{}</pre>', text)
+
+
+def json_display(field_name: str, description: str | None = None):
+    """A read-only admin display method showing `field_name` as indented JSON."""
+
+    def display(self, obj):
+        return pretty_json(getattr(obj, field_name))
+
+    display.short_description = description or field_name.replace("_", " ")
+    display.__name__ = f"{field_name}_pretty"
+    return display
+
+
+def _is_staff(request) -> bool:
+    user = request.user
+    return bool(user.is_active and user.is_staff)
+
+
+class PolicyModelAdmin(admin.ModelAdmin):
+    """ModelAdmin whose rows, permissions and FK choices follow the model's row policy."""
+
+    show_full_result_count = False
+    list_per_page = 50
+    # Non-superuser staff may add rows of this model (the saved row must still be editable).
+    staff_can_add = True
+    # FK columns (attnames) searched as well as the primary key when the search term is a UUID.
+    search_uuid_fields: tuple[str, ...] = ()
+    formfield_overrides = {
+        models.JSONField: {
+            "form_class": PrettyJSONFormField,
+            "widget": forms.Textarea(attrs={"rows": 8, "cols": 80, "style": "font-family: monospace"}),
+        }
+    }
+
+    @property
+    def policy(self):
+        return policy_for(self.model)
+
+    # --- rows ------------------------------------------------------------------------------
+    def get_queryset(self, request):
+        return self.policy.visible_to(request.user, super().get_queryset(request))
+
+    def get_object(self, request, object_id, from_field=None):
+        """A row the user may not see (or that does not exist) answers 404, not a redirect."""
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(f"No {self.opts.verbose_name} with id {object_id!r} that you may see.")
+        return obj
+
+    def get_search_results(self, request, queryset, search_term):
+        """A UUID is looked up by primary key (and listed FK columns) through their indexes."""
+        term = search_term.strip()
+        try:
+            value = uuid.UUID(term)
+        except ValueError:
+            return super().get_search_results(request, queryset, search_term)
+        condition = Q(pk=value)
+        for attname in self.search_uuid_fields:
+            condition |= Q(**{attname: value})
+        return queryset.filter(condition), False
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        """FK choices (and what the form accepts) are the related rows the user may see."""
+        if "queryset" not in kwargs:
+            try:
+                related_policy = policy_for(db_field.remote_field.model)
+            except LookupError:
+                related_policy = None
+            if related_policy is not None:
+                kwargs["queryset"] = related_policy.visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    # --- permissions: the policy is the rule for staff -------------------------------------
+    def has_module_permission(self, request):
+        return _is_staff(request)
+
+    def has_view_permission(self, request, obj=None):
+        if not _is_staff(request):
+            return False
+        return obj is None or request.user.is_superuser or self.policy.can_read(request.user, obj)
+
+    def has_add_permission(self, request):
+        if not _is_staff(request):
+            return False
+        return request.user.is_superuser or self.staff_can_add
+
+    def has_change_permission(self, request, obj=None):
+        if not _is_staff(request):
+            return False
+        if request.user.is_superuser:
+            return super().has_change_permission(request, obj)
+        return obj is None or self.policy.can_edit(request.user, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if not _is_staff(request):
+            return False
+        if request.user.is_superuser:
+            return super().has_delete_permission(request, obj)
+        return obj is None or self.policy.can_delete(request.user, obj)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self.ensure_editable(request, obj)
+
+    def ensure_editable(self, request, obj) -> None:
+        """A row saved out of the user's reach is refused; the form's transaction rolls back."""
+        if not request.user.is_superuser and not self.policy.can_edit(request.user, obj):
+            raise PermissionDenied("The saved row would be outside what you may change.")
+
+    def delete_queryset(self, request, queryset):
+        """Bulk delete only what the user may delete."""
+        super().delete_queryset(request, self.policy.deletable_by(request.user, queryset))
+
+
+class PolicyInlineMixin:
+    """Inline rows follow the related model's policy too."""
+
+    def get_queryset(self, request):
+        return policy_for(self.model).visible_to(request.user, super().get_queryset(request))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "queryset" not in kwargs:
+            try:
+                kwargs["queryset"] = policy_for(db_field.remote_field.model).visible_to(request.user)
+            except LookupError:
+                pass
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class LimitedInlineFormSet(forms.BaseInlineFormSet):
+    """Inline formset showing only the first `max_rows` rows of its (ordered) queryset."""
+
+    max_rows = 20
+
+    def get_queryset(self):
+        if not hasattr(self, "_limited_queryset"):
+            self._limited_queryset = super().get_queryset()[: self.max_rows]
+        return self._limited_queryset
+
+
+def limited_formset(rows: int) -> type[LimitedInlineFormSet]:
+    return type(f"LimitedInlineFormSet{rows}", (LimitedInlineFormSet,), {"max_rows": rows})
+
+
+class ReadOnlyInline(PolicyInlineMixin, admin.TabularInline):
+    """A history inline: rows are shown (with a link to their page), never edited here."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,94 @@
+"""Admin for deployments, workflows and workflow executions.
+
+Execution counters and execution payloads are written by ingestion (n8n sync and callbacks),
+so the admin shows them read-only; executions are a time series and use estimated counts.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from echelon.admin import EstimatedCountPaginator, PolicyModelAdmin, ReadOnlyInline, json_display, limited_formset
+from notifications.models import AgentThought
+from workflows.models import Deployment, Workflow, WorkflowExecution
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(PolicyModelAdmin):
+    list_display = ("agent", "version", "status", "trigger_type", "deployed_at", "stopped_at", "created_at")
+    list_filter = ("status", "trigger_type", "created_at", "deployed_at")
+    list_select_related = ("agent",)
+    search_fields = ("agent__name", "deployment_url")
+    search_uuid_fields = ("agent_id",)
+    autocomplete_fields = ("agent",)
+    # Deployment status moves through the deployment services (n8n), not by hand.
+    readonly_fields = ("id", "status", "created_at")
+    fields = ("id", "agent", "version", "status", "trigger_type", "trigger_config", "deployment_url",
+              "error_message", "deployed_at", "stopped_at", "created_at")
+    date_hierarchy = "created_at"
+
+
+class RecentExecutionInline(ReadOnlyInline):
+    model = WorkflowExecution
+    formset = limited_formset(20)
+    fields = ("execution_id", "status", "execution_time_ms", "started_at", "completed_at")
+    readonly_fields = fields
+    ordering = ("-started_at",)
+    verbose_name_plural = "Recent executions (latest 20)"
+
+
+@admin.register(Workflow)
+class WorkflowAdmin(PolicyModelAdmin):
+    list_display = ("name", "agent", "status", "n8n_workflow_id", "execution_count", "success_count",
+                    "error_count", "last_execution", "updated_at")
+    list_filter = ("status", "last_execution", "created_at")
+    list_select_related = ("agent",)
+    search_fields = ("name", "n8n_workflow_id", "agent__name")
+    search_uuid_fields = ("agent_id",)
+    autocomplete_fields = ("agent",)
+    readonly_fields = ("id", "execution_count", "success_count", "error_count", "last_execution",
+                       "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("id", "name", "description", "agent", "status", "n8n_workflow_id")}),
+        ("Trigger", {"fields": ("trigger_config", "next_execution")}),
+        ("Counters", {"fields": ("execution_count", "success_count", "error_count", "last_execution")}),
+        ("Dates", {"fields": ("created_at", "updated_at")}),
+    )
+    inlines = (RecentExecutionInline,)
+
+
+class ThoughtInline(ReadOnlyInline):
+    model = AgentThought
+    formset = limited_formset(200)
+    fields = ("node_id", "parent_node_id", "node_type", "content", "confidence_score", "processing_time_ms",
+              "created_at")
+    readonly_fields = fields
+    ordering = ("created_at",)
+    verbose_name_plural = "Thoughts (first 200)"
+
+
+@admin.register(WorkflowExecution)
+class WorkflowExecutionAdmin(PolicyModelAdmin):
+    list_display = ("execution_id", "workflow", "agent_name", "status", "execution_time_ms", "started_at",
+                    "completed_at")
+    list_filter = ("status", "started_at")
+    list_select_related = ("workflow__agent",)
+    search_fields = ("=execution_id", "workflow__name")
+    search_uuid_fields = ("workflow_id",)
+    autocomplete_fields = ("workflow",)
+    date_hierarchy = "started_at"
+    paginator = EstimatedCountPaginator
+    input_data_pretty = json_display("input_data", "input data")
+    output_data_pretty = json_display("output_data", "output data")
+    error_data_pretty = json_display("error_data", "error data")
+    readonly_fields = ("id", "input_data_pretty", "output_data_pretty", "error_data_pretty")
+    fieldsets = (
+        (None, {"fields": ("id", "workflow", "execution_id", "status", "execution_time_ms",
+                           "started_at", "completed_at")}),
+        ("Data", {"fields": ("input_data_pretty", "output_data_pretty", "error_data_pretty")}),
+    )
+    inlines = (ThoughtInline,)
+
+    @admin.display(description="agent", ordering="workflow__agent__name")
+    def agent_name(self, obj):
+        return obj.workflow.agent if obj.workflow_id and obj.workflow.agent_id else "-"
