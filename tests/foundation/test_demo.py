@@ -1,0 +1,109 @@
+"""`manage.py seed_demo`: idempotent, covers every enumeration, and the printed login works."""
+
+from __future__ import annotations
+
+import re
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.test import Client
+
+from accounts.models import Role, UserRole
+from agents.models import Agent, AgentStatus, AgentType
+from echelon import demo
+from notifications.models import AgentThought, Notification, Priority
+from workflows.models import Deployment, DeploymentStatus, ExecutionStatus, WorkflowExecution
+
+pytestmark = pytest.mark.django_db
+
+OUR_APPS = ("accounts", "agents", "workflows", "notifications", "monitoring")
+
+
+@pytest.fixture(autouse=True)
+def password_file(tmp_path, monkeypatch):
+    monkeypatch.delenv(demo.PASSWORD_ENV, raising=False)
+    path = tmp_path / "admin-password"
+    monkeypatch.setattr(demo, "PASSWORD_FILE", path)
+    return path
+
+
+def run() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def counts():
+    return {m._meta.label: m.objects.count() for app in OUR_APPS for m in apps.get_app_config(app).get_models()}
+
+
+def printed_login(output):
+    email = re.search(r"Email:\s+(\S+)", output).group(1)
+    password = re.search(r"Password:\s+(\S+)", output).group(1)
+    return email, password
+
+
+def test_second_run_creates_nothing_and_prints_the_same_login(password_file):
+    first_output = run()
+    first = counts()
+    second_output = run()
+    assert counts() == first
+    assert "0 rows created" in second_output
+    assert printed_login(first_output) == printed_login(second_output)
+    assert password_file.read_text().strip() == printed_login(first_output)[1]
+    assert all(first[label] > 0 for label in first), first
+
+
+def test_printed_login_opens_the_admin():
+    email, password = printed_login(run())
+    assert email == "admin@echelon.local"
+    client = Client()
+    assert client.login(email=email, password=password)
+    assert client.get("/admin/").status_code == 200
+
+
+def test_password_from_the_environment_wins_and_is_reapplied(monkeypatch):
+    run()
+    monkeypatch.setenv(demo.PASSWORD_ENV, "from-the-environment-42")
+    output = run()
+    assert printed_login(output)[1] == "from-the-environment-42"
+    assert Client().login(email="admin@echelon.local", password="from-the-environment-42")
+
+
+def test_demo_users_log_in_with_the_printed_password():
+    _, password = printed_login(run())
+    assert Client().login(email="carol@echelon.local", password=password)
+
+
+def test_demo_data_covers_every_enumeration_and_role():
+    run()
+    assert set(Agent.objects.values_list("type", "status")) == {(t, s) for t in AgentType for s in AgentStatus}
+    assert set(Deployment.objects.values_list("status", flat=True)) == set(DeploymentStatus)
+    assert set(WorkflowExecution.objects.values_list("status", flat=True)) == set(ExecutionStatus)
+    for slug in ("acme", "globex"):
+        assert set(UserRole.objects.filter(team__slug=slug).values_list("role", flat=True)) == set(Role)
+    assert set(Notification.objects.values_list("priority", flat=True)) == set(Priority)
+    assert Notification.objects.filter(read_at__isnull=True).exists()
+    assert Notification.objects.filter(read_at__isnull=False).exists()
+    assert Agent.objects.filter(team__isnull=False).exists() and Agent.objects.filter(team__isnull=True).exists()
+
+
+def test_thoughts_form_a_tree_within_each_execution():
+    run()
+    for execution in WorkflowExecution.objects.all()[:5]:
+        nodes = dict(AgentThought.objects.filter(execution=execution).values_list("node_id", "parent_node_id"))
+        roots = [n for n, parent in nodes.items() if parent is None]
+        assert len(roots) == 1
+        assert all(parent in nodes for parent in nodes.values() if parent is not None)
+        assert set(AgentThought.objects.filter(execution=execution).values_list("agent_id", flat=True)) == {
+            execution.workflow.agent_id}
+
+
+def test_existing_user_with_a_demo_email_is_reused():
+    from tests import factories
+
+    existing = factories.UserFactory(email="bob@echelon.local")
+    run()
+    assert Agent.objects.filter(created_by=existing).exists()
