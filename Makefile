@@ -16,7 +16,7 @@ $(STAMP): requirements.txt
 install: $(STAMP)
 
 run: $(STAMP)
-	$(WITH_DB) $(PY) manage.py serve
+	$(WITH_DB) $(PY) manage.py serve $(RUN_ARGS)
 
 test: $(STAMP)
 	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)

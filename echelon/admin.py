@@ -189,7 +189,25 @@ class PolicyModelAdmin(admin.ModelAdmin):
 
 
 class PolicyInlineMixin:
-    """Inline rows follow the related model's policy too."""
+    """Inline rows follow the related model's policy too; staff may edit them when they may
+    edit the parent row (both rules say the same: a deployment is editable with its agent)."""
+
+    def _parent_editable(self, request, obj) -> bool:
+        if not _is_staff(request):
+            return False
+        return request.user.is_superuser or obj is None or policy_for(obj).can_edit(request.user, obj)
+
+    def has_view_permission(self, request, obj=None):
+        return _is_staff(request)
+
+    def has_add_permission(self, request, obj=None):
+        return self._parent_editable(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._parent_editable(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._parent_editable(request, obj)
 
     def get_queryset(self, request):
         return policy_for(self.model).visible_to(request.user, super().get_queryset(request))

@@ -138,3 +138,49 @@ def test_notifications_show_only_the_users_own(cast):
     factories.NotificationFactory(user=cast["mate"], title="theirs")
     response = cast["client"].get(url(Notification, "changelist"))
     assert [n.pk for n in response.context["cl"].result_list] == [mine.pk]
+
+
+def test_team_admin_staff_grants_a_role_through_the_team_inline():
+    admin_user = factories.UserFactory(is_staff=True)
+    team = factories.TeamFactory(created_by=admin_user, slug="crew", name="Crew")
+    factories.UserRoleFactory(user=admin_user, team=team, role="admin", granted_by=admin_user)
+    newcomer = factories.UserFactory()
+    factories.UserRoleFactory(user=newcomer, role="viewer")  # visible to nobody here yet
+    client = Client()
+    client.force_login(admin_user)
+    page = client.get(url(type(team), "change", team.pk))
+    assert page.status_code == 200
+    roles = next(f for f in page.context["inline_admin_formsets"] if f.formset.model.__name__ == "UserRole")
+    assert roles.has_add_permission
+    existing = roles.formset.forms[0].instance
+    # The newcomer shares no team with the admin: the policy keeps them out of the choices.
+    response = client.post(url(type(team), "change", team.pk), {
+        "name": "Crew", "slug": "crew", "plan": "starter", "created_by": str(admin_user.pk),
+        "roles-TOTAL_FORMS": "2", "roles-INITIAL_FORMS": "1",
+        "roles-0-id": str(existing.pk), "roles-0-team": str(team.pk), "roles-0-user": str(admin_user.pk),
+        "roles-0-role": "admin", "roles-0-granted_by": str(admin_user.pk),
+        "roles-1-team": str(team.pk), "roles-1-user": str(newcomer.pk), "roles-1-role": "viewer",
+    })
+    assert response.status_code == 200
+    assert not team.roles.filter(user=newcomer).exists()
+    # A teammate from another shared team is a valid choice.
+    other_team = factories.TeamFactory(created_by=admin_user)
+    factories.UserRoleFactory(user=admin_user, team=other_team, role="viewer")
+    factories.UserRoleFactory(user=newcomer, team=other_team, role="viewer")
+    response = client.post(url(type(team), "change", team.pk), {
+        "name": "Crew", "slug": "crew", "plan": "starter", "created_by": str(admin_user.pk),
+        "roles-TOTAL_FORMS": "2", "roles-INITIAL_FORMS": "1",
+        "roles-0-id": str(existing.pk), "roles-0-team": str(team.pk), "roles-0-user": str(admin_user.pk),
+        "roles-0-role": "admin", "roles-0-granted_by": str(admin_user.pk),
+        "roles-1-team": str(team.pk), "roles-1-user": str(newcomer.pk), "roles-1-role": "viewer",
+    })
+    assert response.status_code == 302, response.context["inline_admin_formsets"][0].formset.errors
+    assert team.roles.get(user=newcomer).role == "viewer"
+
+
+def test_viewer_staff_sees_the_roles_inline_read_only(cast):
+    page = cast["client"].get(url(type(cast["team"]), "change", cast["team"].pk))
+    assert page.status_code == 200
+    roles = page.context["inline_admin_formsets"][0]
+    assert (roles.has_add_permission, roles.has_change_permission) == (False, False)
+    assert len(roles.formset.forms) == 2
