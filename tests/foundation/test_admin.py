@@ -197,3 +197,19 @@ def test_team_change_form_has_the_roles_inline(admin_client, rows):
     inlines = [f.formset.model.__name__ for f in response.context["inline_admin_formsets"]]
     assert inlines == ["UserRole"]
     assert rows["UserRole"].user.email in response.content.decode()
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_every_foreign_key_uses_autocomplete_or_raw_id(model):
+    model_admin = admin.site._registry[model]
+    widgets = set(model_admin.autocomplete_fields) | set(model_admin.raw_id_fields)
+    for field in model._meta.concrete_fields:
+        if field.is_relation:
+            assert field.name in widgets, f"{model.__name__}.{field.name} would render a dropdown"
+    for inline in model_admin.inlines:
+        inline_widgets = set(inline.autocomplete_fields) | set(inline.raw_id_fields) | set(inline.readonly_fields)
+        shown = inline.fields or [f.name for f in inline.model._meta.concrete_fields]
+        for name in shown:
+            field = inline.model._meta.get_field(name)
+            if field.is_relation and field.remote_field.model is not model:
+                assert name in inline_widgets, f"{inline.__name__}.{name} would render a dropdown"

@@ -184,3 +184,33 @@ def test_viewer_staff_sees_the_roles_inline_read_only(cast):
     roles = page.context["inline_admin_formsets"][0]
     assert (roles.has_add_permission, roles.has_change_permission) == (False, False)
     assert len(roles.formset.forms) == 2
+
+
+def test_every_changelist_shows_exactly_the_policy_rows(cast):
+    from django.contrib import admin as django_admin
+
+    from echelon.policy import policy_for
+
+    staff, stranger = cast["staff"], cast["stranger"]
+    for owner, agent in ((staff, cast["own"]), (stranger, cast["hidden"])):
+        thought = factories.AgentThoughtFactory(execution__workflow__agent=agent)
+        factories.DeploymentFactory(agent=agent)
+        factories.AgentMetricFactory(agent=agent)
+        factories.ApiUsageFactory(user=owner, agent=agent)
+        factories.NotificationFactory(user=owner)
+        factories.AgentTemplateFactory(created_by=owner)
+        assert thought.agent == agent
+    factories.UserRoleFactory(user=stranger, role="admin")  # a team (and roles) staff is not in
+    checked = 0
+    for model, model_admin in django_admin.site._registry.items():
+        if model._meta.app_label not in {"accounts", "agents", "workflows", "notifications", "monitoring"}:
+            continue
+        response = cast["client"].get(url(model, "changelist"))
+        assert response.status_code == 200, model
+        shown = {row.pk for row in response.context["cl"].result_list}
+        expected = set(policy_for(model).visible_to(staff).values_list("pk", flat=True))
+        everything = set(model.objects.values_list("pk", flat=True))
+        assert shown == expected, model.__name__
+        assert expected != everything, f"{model.__name__}: the cast should hide something"
+        checked += 1
+    assert checked == 12
