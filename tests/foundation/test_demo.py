@@ -107,3 +107,17 @@ def test_existing_user_with_a_demo_email_is_reused():
     existing = factories.UserFactory(email="bob@echelon.local")
     run()
     assert Agent.objects.filter(created_by=existing).exists()
+
+
+def test_demo_staff_user_sees_the_admin_through_the_policy():
+    from accounts.models import User
+    from echelon.policy import policy_for
+
+    _, password = printed_login(run())
+    client = Client()
+    assert client.login(email="alice@echelon.local", password=password)
+    response = client.get("/admin/agents/agent/")
+    assert response.status_code == 200
+    alice = User.objects.get(email="alice@echelon.local")
+    visible = policy_for(Agent).visible_to(alice).count()
+    assert response.context["cl"].result_count == visible < Agent.objects.count()
