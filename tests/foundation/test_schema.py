@@ -147,3 +147,10 @@ def test_updated_at_triggers_exist():
     triggers = {name for (name,) in rows("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")}
     for table in ("users", "teams", "agents", "workflows"):
         assert f"update_{table}_updated_at" in triggers
+
+
+def test_a_missing_seed_document_is_reported_clearly(tmp_path, monkeypatch):
+    monkeypatch.setattr(spec, "REPO_ROOT", tmp_path / "repo")
+    monkeypatch.setenv("ECHELON_SEED_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match="set ECHELON_SEED_DIR"):
+        spec.seed_file()
