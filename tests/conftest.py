@@ -29,6 +29,12 @@ def pytest_terminal_summary(terminalreporter, config):
         )
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """Factories hash a password per user; PBKDF2 at production strength costs ~0.4 s each here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def user(db):
     return factories.UserFactory()
