@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 WITH_DB := $(PY) -m echelon.embedded_pg --
 
-.PHONY: run test bench install clean
+.PHONY: run test bench install audit clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,19 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Developer tools (pip-audit) on top of the app's packages; only `make audit` needs them.
+DEV_STAMP := $(VENV)/.installed-dev
+$(DEV_STAMP): requirements-dev.txt $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(DEV_STAMP)
+
+# Known vulnerabilities of requirements.txt (see README, Security). A finding that does not
+# apply is listed here as `--ignore-vuln ID` with the reason in the README.
+AUDIT_IGNORE :=
+audit: $(DEV_STAMP)
+	$(PY) .ci/audit_service_check.py requirements.txt
+	$(PY) -m pip_audit -r requirements.txt --strict --progress-spinner off $(AUDIT_IGNORE)
 
 run: $(STAMP)
 	$(WITH_DB) $(PY) manage.py serve $(RUN_ARGS)

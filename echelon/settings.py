@@ -222,3 +222,51 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}, "pgserver": {"level": "WARNING"}},
 }
+
+# --- Security: production guards, headers, CORS, secrets kept out of logs -------------------
+# Grouped here (see README "Security"); `manage.py check --deploy` reports nothing in production.
+if PRODUCTION:
+    def _weak_key_reason(value: str) -> str | None:
+        # Django's own bar (security.W009) plus our development defaults.
+        if len(value) < 50 or len(set(value)) < 5:
+            return "it must be at least 50 characters with at least 5 distinct ones"
+        if value.startswith(("django-insecure", "dev-only-insecure-key")):
+            return "it is a development key"
+        return None
+
+    _GENERATE = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    for _name, _value in (("SECRET_KEY", SECRET_KEY), ("JWT_SIGNING_KEY", os.environ.get("JWT_SIGNING_KEY"))):
+        if _value is not None and (_reason := _weak_key_reason(_value)):
+            raise ImproperlyConfigured(f"{_name} is refused in production: {_reason}; {_GENERATE}")
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production (comma-separated host names)")
+
+# Passwords must not resemble the user's email or name (the model has full_name, no first/last).
+for _validator in AUTH_PASSWORD_VALIDATORS:
+    if _validator["NAME"].endswith(".UserAttributeSimilarityValidator"):
+        _validator["OPTIONS"] = {"user_attributes": ("email", "full_name")}
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# CORS: closed unless CORS_ALLOWED_ORIGINS lists origins, and only for the API and realtime.
+INSTALLED_APPS.append("corsheaders")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "corsheaders.middleware.CorsMiddleware")
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/(api|realtime)/"
+CORS_ALLOW_CREDENTIALS = False  # clients send JWTs in the Authorization header, not cookies
+
+# Secrets never logged: every configured handler redacts; Django's own loggers drop the
+# unfiltered handlers of DEFAULT_LOGGING and propagate to the root's.
+LOGGING.setdefault("filters", {})["redact_secrets"] = {"()": "echelon.redaction.RedactSecretsFilter"}
+for _handler in LOGGING["handlers"].values():
+    _handler.setdefault("filters", []).append("redact_secrets")
+for _logger in ("django", "django.server"):
+    LOGGING["loggers"].setdefault(_logger, {"handlers": [], "level": "INFO", "propagate": True})
+DEFAULT_EXCEPTION_REPORTER_FILTER = "echelon.redaction.RedactingExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "echelon.redaction.RedactingExceptionReporter"
