@@ -7,6 +7,8 @@ X-Echelon-Signature, apikey, access_token, password, ...) from any text.
 handlers in settings.LOGGING); `RedactingExceptionReporterFilter` and
 `RedactingExceptionReporter` are Django's DEFAULT_EXCEPTION_REPORTER_FILTER and
 DEFAULT_EXCEPTION_REPORTER (error e-mails and the technical 500 page).
+`RedactingAccessLog` is daphne's access log (written to stdout, outside `logging`) with the
+query string redacted, as `manage.py serve` uses it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 import re
 from urllib.parse import urlsplit
 
+from daphne.access import AccessLogGenerator
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 REDACTED = "[REDACTED]"
@@ -139,3 +142,10 @@ class RedactingExceptionReporter(ExceptionReporter):
             if "vars" in frame:
                 frame["vars"] = [(k, redact_text(v) if isinstance(v, str) else v) for k, v in frame["vars"]]
         return data
+
+
+class RedactingAccessLog(AccessLogGenerator):
+    """Daphne logs HTTP requests with their query string (`?access_token=...`)."""
+
+    def write_entry(self, host, date, request, status=None, length=None, ident=None, user=None):
+        super().write_entry(host, date, redact_text(request), status, length, ident, user)

@@ -164,3 +164,20 @@ def test_exception_reporter_hides_secret_settings_headers_and_locals():
         leaked = [s for s in EVERY_SECRET if s in report]
         assert not leaked, f"secrets leaked into the {kind} error report: {leaked}"
     assert "callback_url" in reports["html"] and "api_key" in reports["html"]  # the locals are shown
+
+
+def test_the_served_access_log_redacts_query_strings():
+    from daphne.access import AccessLogGenerator
+
+    from echelon.management.commands.serve import daphne_cli
+
+    buffer = io.StringIO()
+    server = daphne_cli().server_class(
+        application=None, endpoints=["tcp:port=0:interface=127.0.0.1"], action_logger=AccessLogGenerator(buffer)
+    )
+    details = {"client": "127.0.0.1:5000", "method": "GET", "status": 200, "size": 2}
+    server.log_action("http", "complete", {**details, "path": f"/api/agents/?access_token={TOKENS['access_token']}&page=2"})
+    server.log_action("http", "complete", {**details, "path": f"/api/agents/?apikey={TOKENS['apikey']}"})
+    output = buffer.getvalue()
+    assert len(output.splitlines()) == 2, output
+    assert_redacted(output, "/api/agents/?access_token=", "&page=2")

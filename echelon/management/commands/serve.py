@@ -24,6 +24,22 @@ class Command(BaseCommand):
             call_command("seed_demo", admin_url=f"http://{host}:{port}/admin/")
         self.stdout.write(self.style.SUCCESS(f"Echelon on http://{host}:{port}/  (admin: /admin/, API: /api/docs/)"))
         self.stdout.write("Ctrl-C stops the server and the embedded PostgreSQL.")
-        from daphne.cli import CommandLineInterface
+        daphne_cli().run(["--bind", host, "--port", str(port), "echelon.asgi:application"])
 
-        CommandLineInterface().run(["--bind", host, "--port", str(port), "echelon.asgi:application"])
+
+def daphne_cli():
+    """Daphne's command line, its access log redacting secrets in query strings."""
+    from daphne.cli import CommandLineInterface
+    from daphne.server import Server
+
+    from echelon.redaction import RedactingAccessLog
+
+    class RedactingServer(Server):
+        def __init__(self, *args, action_logger=None, **kwargs):
+            if action_logger is not None:
+                action_logger = RedactingAccessLog(action_logger.stream)
+            super().__init__(*args, action_logger=action_logger, **kwargs)
+
+    cli = CommandLineInterface()
+    cli.server_class = RedactingServer
+    return cli
