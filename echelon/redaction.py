@@ -33,7 +33,7 @@ MIN_SECRET_LENGTH = 8
 # secret: Authorization, X-N8N-API-KEY, X-Echelon-Signature, apikey, access_token,
 # refresh_token, password, *_secret, HTTP_AUTHORIZATION, csrfmiddlewaretoken, ...
 _KEYED_SECRET = re.compile(
-    r"""(?P<key>[\w-]{0,40}(?:authorization|api[-_]?key|signature|token|secret|password|passwd))"""
+    r"""(?P<key>(?<![\w-])[\w-]{0,40}(?:authorization|api[-_]?key|signature|token|secret|password|passwd))"""
     r"""(?P<sep>['"]?\s*[:=]\s*['"]?|['"]\s*,\s*['"])"""
     r"""(?P<value>(?:(?:bearer|basic|token|jwt)\s+)?[^\s'"&,;)}\]]+)""",
     re.IGNORECASE,
