@@ -195,3 +195,17 @@ def test_later_reports_fill_blanks_of_a_finished_execution(client, workflow):
     execution = WorkflowExecution.objects.get()
     assert (execution.status, execution.output_data, execution.input_data) == ("success", {"late": True}, {"q": 1})
     assert not Notification.objects.filter(type="agent_error").exists()
+
+
+def test_hook_needs_no_csrf_token_nor_session(workflow):
+    from django.test import Client
+
+    response = post(Client(enforce_csrf_checks=True), payload())
+    assert response.status_code == 201
+
+
+def test_hook_query_count_is_fixed(client, workflow, django_assert_num_queries):
+    post(client, payload(n8n_execution_id="1"))
+    # a replay: find the workflow, savepoint, insert-or-nothing, lock the row, release
+    with django_assert_num_queries(5):
+        assert post(client, payload(n8n_execution_id="1")).status_code == 200

@@ -218,3 +218,19 @@ def test_overlapping_runs_skip(n8n_settings, linked):
         assert not WorkflowExecution.objects.exists()
     finally:
         other.close()
+
+
+def test_an_idle_sync_costs_a_fixed_number_of_queries(n8n_client, linked, django_assert_num_queries):
+    n8n_sync(client=n8n_client)
+    # the workflow list, then per workflow: last seen id, known statuses of the page, unfinished rows
+    with django_assert_num_queries(1 + 3 * len(linked)):
+        n8n_sync(client=n8n_client)
+
+
+def test_elapsed_time_from_a_start_seen_by_sync_and_a_stop_sent_later(linked):
+    workflow = linked["ci8N7gTduket1YpF"]
+    execution_record(workflow=workflow, report=ExecutionReport(
+        execution_id="80", n8n_status="running", started_at=when("2026-11-25T03:00:00.000Z")))
+    execution_record(workflow=workflow, report=ExecutionReport(
+        execution_id="80", n8n_status="success", stopped_at=when("2026-11-25T03:00:03.250Z")))
+    assert (row(80).execution_time_ms, row(80).completed_at) == (3250, when("2026-11-25T03:00:03.250Z"))

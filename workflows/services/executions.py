@@ -173,8 +173,9 @@ def execution_record(*, workflow: Workflow, report: ExecutionReport, thoughts: l
                 continue
             setattr(row, name, value)
             changed.append(name)
-        if row.status in FINAL and row.execution_time_ms is None and row.started_at and row.completed_at:
-            row.execution_time_ms = max(0, round((row.completed_at - row.started_at).total_seconds() * 1000))
+        if row.status in FINAL and row.execution_time_ms is None and report.stopped_at and row.started_at:
+            # e.g. seen running by the sync (start time), finished by a callback (stop time)
+            row.execution_time_ms = max(0, round((report.stopped_at - row.started_at).total_seconds() * 1000))
             changed.append("execution_time_ms")
         if changed:
             row.save(update_fields=changed)
