@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,8 +22,7 @@ class ExecutionThoughtsView(APIView):
         data = request.data
         thoughts = data.get("thoughts") if isinstance(data, dict) else data
         try:
-            with transaction.atomic():
-                rows = thoughts_ingest(execution=execution, thoughts=thoughts)
+            rows = thoughts_ingest(execution=execution, thoughts=thoughts)
         except ThoughtBatchError as exc:
             return error(status.HTTP_400_BAD_REQUEST, exc.message, exc.field, node_id=exc.node_id)
         return Response(

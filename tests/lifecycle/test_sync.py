@@ -234,3 +234,16 @@ def test_elapsed_time_from_a_start_seen_by_sync_and_a_stop_sent_later(linked):
     execution_record(workflow=workflow, report=ExecutionReport(
         execution_id="80", n8n_status="success", stopped_at=when("2026-11-25T03:00:03.250Z")))
     assert (row(80).execution_time_ms, row(80).completed_at) == (3250, when("2026-11-25T03:00:03.250Z"))
+
+
+def test_a_rolled_back_failure_leaves_no_trace(linked, agent):
+    from django.db import transaction
+
+    workflow = linked["QsTKNkcZ9qsY9f2a"]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        execution_record(workflow=workflow, report=ExecutionReport(execution_id="90", n8n_status="crashed"))
+        raise RuntimeError("abort")
+    workflow.refresh_from_db()
+    agent.refresh_from_db()
+    assert (workflow.execution_count, workflow.error_count, agent.status) == (0, 0, "active")
+    assert not WorkflowExecution.objects.exists() and not Notification.objects.exists()
