@@ -11,9 +11,9 @@ What it reproduces (each is exercised by a test):
   unknown id → 404 {"message":"Not Found"};
 - `GET /workflows/{id}`; `POST /workflows/{id}/publish|unpublish` (and the deprecated
   `/activate|/deactivate`): 404 unknown id, 400 no trigger node, 409 webhook path conflict
-  with another published workflow. The 400/409 message texts were not recorded; they are
-  n8n's wording as far as known;
-- `legacy=True`: an n8n 1.x without `/publish` (404 on that route);
+  with another published workflow, with the messages a real 2.41.1 gave;
+- `limit` that is not an integer → 400; an unknown route → 405 "POST method not allowed";
+- `legacy=True`: an n8n 1.x without `/publish` (its unknown-route 405 on that route);
 - `fail_next`: the next requests answer with given statuses (429/5xx) to drive retries.
 """
 
@@ -31,8 +31,11 @@ RECORDINGS = Path(__file__).resolve().parent.parent / "fixtures" / "n8n-2.41.1"
 API_KEY = "test-n8n-key"
 SUMMARY_FIELDS = ("id", "finished", "mode", "retryOf", "retrySuccessId", "status", "startedAt", "stoppedAt",
                   "workflowId", "waitTill")
-NO_TRIGGER = ("Workflow has no node to start the workflow - at least one trigger, poller or webhook node is "
-              "required")
+# Messages observed on a real n8n 2.41.1 (see test_n8n_live.py, which checks them).
+NO_TRIGGER = ("Workflow cannot be activated because it has no trigger node. At least one trigger, webhook, or "
+              "polling node is required.")
+WEBHOOK_CONFLICT = "There is a conflict with one of the webhooks."
+UNKNOWN_WORKFLOW = "You do not have permission to {verb} this workflow. Ask the owner to share it with you."
 
 
 def recording(name: str):
@@ -119,17 +122,16 @@ class FakeN8n:
         match = re.fullmatch(r"/workflows/([^/]+)/(publish|unpublish|activate|deactivate)", path)
         if request.method == "POST" and match:
             if self.legacy and match.group(2) in ("publish", "unpublish"):
-                return _json({"message": "not found"}, 404)
+                return _json({"message": "POST method not allowed"}, 405)
             return self._toggle(match.group(1), match.group(2) in ("publish", "activate"))
-        return _json({"message": "not found"}, 404)
+        return _json({"message": f"{request.method} method not allowed"}, 405)
 
     def _list(self, args) -> Response:
         try:
             limit = int(args.get("limit", 100))
         except ValueError:
-            return _json({"message": "request/query/limit must be integer"}, 400)
-        if not 1 <= limit <= 250:
-            return _json({"message": "request/query/limit must be <= 250"}, 400)
+            return _json({"message": "request/query/limit Param `limit` must be a valid integer"}, 400)
+        limit = min(limit, 250)
         last_id = None
         if args.get("cursor"):
             try:
@@ -159,7 +161,7 @@ class FakeN8n:
     def _toggle(self, wf_id: str, publish: bool) -> Response:
         workflow = self.workflows.get(wf_id)
         if workflow is None:
-            return _json({"message": "Not Found"}, 404)
+            return _json({"message": UNKNOWN_WORKFLOW.format(verb="activate" if publish else "deactivate")}, 404)
         if publish:
             if not any(_is_trigger(node) for node in workflow["nodes"]):
                 return _json({"message": NO_TRIGGER}, 400)
@@ -169,7 +171,6 @@ class FakeN8n:
                     continue
                 taken = {n["parameters"].get("path") for n in other["nodes"] if n["type"] == "n8n-nodes-base.webhook"}
                 if paths & taken:
-                    return _json({"message": f'The URL path that the "Webhook" node uses is already taken by '
-                                             f'workflow {other["id"]}. Please change it to something else.'}, 409)
+                    return _json({"message": WEBHOOK_CONFLICT}, 409)
         workflow["active"] = publish
         return _json(workflow)

@@ -110,7 +110,7 @@ def test_n8n_400_fails_the_deployment_with_n8ns_message(n8n_settings, fake_n8n):
     WorkflowFactory(agent=agent, n8n_workflow_id="ManualOnly")
     deployment = agent_deploy(agent=agent)
     assert deployment.status == "failed"
-    assert "no node to start the workflow" in deployment.error_message
+    assert "has no trigger node" in deployment.error_message
     assert "(HTTP 400)" in deployment.error_message
     [failed] = notes(agent.created_by, "deployment_failed")
     assert failed.priority == "high" and failed.data["error"] == deployment.error_message
@@ -124,7 +124,7 @@ def test_n8n_409_rolls_back_what_was_published(n8n_settings, fake_n8n):
     WorkflowFactory(agent=agent, n8n_workflow_id="9qAE7S1t2kkV2PNZ")
     WorkflowFactory(agent=agent, n8n_workflow_id="ci8N7gTduket1YpF")
     deployment = agent_deploy(agent=agent)
-    assert deployment.status == "failed" and "already taken" in deployment.error_message
+    assert deployment.status == "failed" and "conflict with one of the webhooks" in deployment.error_message
     assert fake_n8n.workflows["9qAE7S1t2kkV2PNZ"]["active"] is False  # unpublished again
 
 
@@ -132,7 +132,7 @@ def test_n8n_unknown_workflow_fails(n8n_settings):
     agent = AgentFactory()
     WorkflowFactory(agent=agent, n8n_workflow_id="gone")
     deployment = agent_deploy(agent=agent)
-    assert deployment.status == "failed" and "Not Found" in deployment.error_message
+    assert deployment.status == "failed" and "(HTTP 404)" in deployment.error_message
 
 
 def test_agent_without_n8n_workflow_fails_under_n8n(n8n_settings):
