@@ -129,3 +129,28 @@ def test_n8n_signs_its_callback_and_the_sync_agrees(n8n, live_server, settings):
     workflow = Workflow.objects.get(pk=workflow.pk)
     assert (workflow.execution_count, workflow.success_count) == (1, 1)
     assert WorkflowExecution.objects.filter(workflow=workflow).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_waiting_execution_is_synced_as_waiting(n8n):
+    recorded = recording("workflows_list_limit2.json")["data"][0]  # echelon-e2e-wait-long
+    definition = unique({key: recorded[key] for key in ("name", "nodes", "connections", "settings")})
+    wf_id = n8n.create("workflows", definition)
+    agent = AgentFactory()
+    workflow = WorkflowFactory(agent=agent, n8n_workflow_id=wf_id)
+    assert agent_deploy(agent=agent).status == "deployed"
+    webhook = f"{os.environ['N8N_BASE_URL'].rstrip('/')}/webhook/{definition['name']}"
+    for _ in range(20):
+        if httpx.post(webhook, json={}, timeout=10).status_code == 200:
+            break
+        time.sleep(0.5)
+    with N8nClient.from_settings() as client:
+        for _ in range(20):
+            n8n_sync(client=client)
+            execution = WorkflowExecution.objects.filter(workflow=workflow).first()
+            if execution is not None and execution.status == "waiting":
+                break
+            time.sleep(0.5)
+    assert execution is not None and execution.status == "waiting", execution and execution.status
+    assert execution.completed_at is None
+    assert Workflow.objects.get(pk=workflow.pk).execution_count == 0
