@@ -176,3 +176,15 @@ def test_stop_endpoint_and_its_409(client_for, settings):
     assert again.status_code == 409
     assert again.json()["detail"].startswith("Deployment v1 is stopped; it cannot become stopped")
     assert client_for(AgentFactory().created_by).post(url).status_code == 404
+
+
+def test_stop_endpoint_when_n8n_refuses_to_unpublish(client_for, n8n_settings, fake_n8n):
+    agent = AgentFactory()
+    WorkflowFactory(agent=agent, n8n_workflow_id="ci8N7gTduket1YpF")
+    deployment = agent_deploy(agent=agent)
+    n8n_settings.N8N_API_KEY = "revoked"
+    response = client_for(agent.created_by).post(f"/api/v1/deployments/{deployment.pk}/stop/")
+    assert response.status_code == 502
+    assert response.json() == {"detail": "n8n refused to unpublish: Unauthorized", "n8n_status": 401}
+    deployment.refresh_from_db()
+    assert deployment.status == "deployed" and fake_n8n.workflows["ci8N7gTduket1YpF"]["active"] is True
