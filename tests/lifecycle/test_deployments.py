@@ -188,3 +188,25 @@ def test_stop_endpoint_when_n8n_refuses_to_unpublish(client_for, n8n_settings, f
     assert response.json() == {"detail": "n8n refused to unpublish: Unauthorized", "n8n_status": 401}
     deployment.refresh_from_db()
     assert deployment.status == "deployed" and fake_n8n.workflows["ci8N7gTduket1YpF"]["active"] is True
+
+
+def test_interrupted_deployments_are_failed_by_the_sync_command(n8n_settings):
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    agent = AgentFactory()
+    stuck = Deployment.objects.create(agent=agent, version=1, status="deploying", trigger_type="manual")
+    Deployment.objects.filter(pk=stuck.pk).update(created_at=timezone.now() - timedelta(minutes=11))
+    recent = Deployment.objects.create(agent=agent, version=2, status="deploying", trigger_type="manual")
+    out = StringIO()
+    call_command("sync_n8n", stdout=out)
+    assert "Failed 1 interrupted deployment(s)" in out.getvalue()
+    stuck.refresh_from_db()
+    recent.refresh_from_db()
+    assert (stuck.status, recent.status) == ("failed", "deploying")
+    assert stuck.error_message.startswith("Interrupted: still deploying after 0:10:00")
+    [note] = notes(agent.created_by, "deployment_failed")
+    assert note.data["deployment_id"] == str(stuck.pk)

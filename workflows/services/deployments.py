@@ -14,6 +14,7 @@ transaction together with its notification (and the agent's status change).
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Max
@@ -28,6 +29,7 @@ from workflows.n8n.backends import DeploymentBackend, PublishResult, backend_for
 log = logging.getLogger(__name__)
 
 S = DeploymentStatus
+INTERRUPTED_AFTER = timedelta(minutes=10)
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING: frozenset({S.DEPLOYING}),
     S.DEPLOYING: frozenset({S.DEPLOYED, S.FAILED}),
@@ -167,3 +169,22 @@ def _record_stop(*, deployment: Deployment) -> Deployment:
     if not Deployment.objects.filter(agent_id=agent.pk, status=S.DEPLOYED).exists():
         agent_set_status(agent=agent, status=AgentStatus.INACTIVE)
     return locked
+
+
+def deployments_fail_interrupted(*, older_than: timedelta = INTERRUPTED_AFTER) -> int:
+    """Fail deployments left `deploying` by a process that died between its two transactions.
+
+    The backend call is bounded by the client's timeouts and retries (well under a minute), so a
+    deployment still deploying `older_than` after its creation will never be finished by anyone.
+    Run by `manage.py sync_n8n`; returns how many were failed (each notifies its owner).
+    """
+    stale = Deployment.objects.filter(status=S.DEPLOYING, created_at__lt=timezone.now() - older_than)
+    failed = 0
+    for deployment in stale.only("pk", "agent_id"):
+        try:
+            deployment_finish(deployment=deployment, result=PublishResult(
+                ok=False, error=f"Interrupted: still deploying after {older_than}; deploy again"))
+        except DeploymentStateError:
+            continue  # finished by its own process meanwhile
+        failed += 1
+    return failed

@@ -9,6 +9,7 @@ from django.db import connection
 from tqdm import tqdm
 
 from workflows.n8n.client import N8nClient, N8nError
+from workflows.services.deployments import deployments_fail_interrupted
 from workflows.services.sync import SYNC_LOCK_KEY, n8n_sync
 
 
@@ -31,6 +32,9 @@ class Command(BaseCommand):
                 return
         show = progress or sys.stdout.isatty()
         try:
+            interrupted = deployments_fail_interrupted()
+            if interrupted:
+                self.stdout.write(f"Failed {interrupted} interrupted deployment(s) stuck in deploying.")
             with client:
                 report = n8n_sync(
                     client=client, page_size=page_size,
