@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from agents.models import Agent, AgentStatus
+from agents.models import Agent, AgentStatus, AgentTemplate
 from agents.signals import agent_status_changed
 
 
@@ -32,3 +32,75 @@ def agent_set_status(*, agent: Agent, status: str, actor=None) -> bool:
         sender=Agent, agent=locked, old_status=old_status, new_status=status, actor=actor
     )
     return True
+
+
+def deep_merge(base: dict, overrides: dict) -> dict:
+    """A new dict: `overrides` on top of `base`, merging nested objects key by key.
+
+    Lists and scalars in `overrides` replace the base value; `base` is not modified.
+    """
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+class TemplateTeamError(PermissionError):
+    """The actor may not create agents in the requested team."""
+
+
+@transaction.atomic
+def agent_create_from_template(*, template: AgentTemplate, actor, name: str | None = None,
+                               description: str | None = None, overrides: dict | None = None,
+                               team=None) -> Agent:
+    """A new agent owned by `actor` with the template's type and `default_config` deep-merged
+    with `overrides`, in `team` when given (the actor must be its admin or agent manager)."""
+    from accounts.models import UserRole
+    from echelon.policy import MANAGER_ROLES
+
+    if team is not None and not getattr(actor, "is_superuser", False):
+        if not UserRole.objects.filter(user_id=actor.pk, team_id=team.pk, role__in=MANAGER_ROLES).exists():
+            raise TemplateTeamError(f"You are not an admin or agent manager of team {team.pk}")
+    return Agent.objects.create(
+        name=name or template.name,
+        description=template.description if description is None else description,
+        type=template.type,
+        config=deep_merge(template.default_config or {}, overrides or {}),
+        created_by=actor,
+        team=team,
+    )
+
+
+def agent_update_config(*, agent: Agent, actor=None, config: dict | None = None,
+                        deployment_config: dict | None = None):
+    """Save new `config` / `deployment_config`; return (agent, deployment or None).
+
+    When the config changed and `deployment_config.auto_redeploy` is true, a `config_change`
+    deployment is recorded in the same transaction and run after commit (it talks to n8n).
+    """
+    from workflows.models import TriggerType
+    from workflows.services import deployment_create, deployment_run
+
+    with transaction.atomic():
+        locked = Agent.objects.select_for_update().get(pk=agent.pk)
+        changed = []
+        if config is not None and config != locked.config:
+            locked.config = config
+            changed.append("config")
+        if deployment_config is not None and deployment_config != locked.deployment_config:
+            locked.deployment_config = deployment_config
+            changed.append("deployment_config")
+        if not changed:
+            return locked, None
+        locked.save(update_fields=changed)
+        deployment = None
+        if "config" in changed and (locked.deployment_config or {}).get("auto_redeploy") is True:
+            deployment = deployment_create(
+                agent=locked, trigger_type=TriggerType.CONFIG_CHANGE, actor=actor,
+                trigger_config={"reason": "config_change", "changed": changed},
+            )
+            transaction.on_commit(lambda: deployment_run(deployment=deployment))
+    return locked, deployment

@@ -8,5 +8,6 @@ admin.site.site_title = "Echelon admin"
 admin.site.index_title = "Platform operations"
 
 urlpatterns = [
+    path("", include("workflows.api_hooks")),  # lifecycle endpoints: before any router include
     path("admin/", admin.site.urls),
 ]

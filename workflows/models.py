@@ -96,6 +96,9 @@ class Workflow(UpdatedAtModel):
     execution_count = models.IntegerField(default=0, db_default=0, null=True, editable=False)
     success_count = models.IntegerField(default=0, db_default=0, null=True, editable=False)
     error_count = models.IntegerField(default=0, db_default=0, null=True, editable=False)
+    # Not in the seed: the per-workflow HMAC secret of n8n's signed callback (README, "Lifecycle
+    # and n8n"). Empty means settings.N8N_WEBHOOK_SECRET. Never serialize it.
+    webhook_secret = models.CharField(max_length=255, null=True, blank=True)
 
     class Meta:
         db_table = "workflows"

@@ -1,0 +1,212 @@
+"""Deployments: the state machine, versions, backends (local and the fake n8n), notifications."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from notifications.models import Notification
+from tests.factories import AgentFactory, DeploymentFactory, UserRoleFactory, WorkflowFactory
+from workflows.models import Deployment
+from workflows.n8n.backends import LocalBackend, PublishResult
+from workflows.services import DeploymentStateError, agent_deploy, deployment_finish, deployment_stop
+from workflows.services.deployments import _transition
+
+pytestmark = pytest.mark.django_db
+
+
+def notes(user, type_):
+    return list(Notification.objects.filter(user=user, type=type_))
+
+
+def test_local_deploy_completes_immediately_and_notifies(settings):
+    settings.N8N_BASE_URL = ""
+    agent = AgentFactory(name="Scout", status="inactive")
+    deployment = agent_deploy(agent=agent, actor=agent.created_by)
+    assert (deployment.version, deployment.status, deployment.trigger_type) == (1, "deployed", "manual")
+    assert deployment.deployment_url == f"local://agents/{agent.pk}/v1"
+    assert deployment.deployed_at is not None and deployment.error_message is None
+    assert deployment.trigger_config == {"requested_by": str(agent.created_by.pk)}
+    [success] = notes(agent.created_by, "deployment_success")
+    assert success.message == 'Agent "Scout" version 1 is deployed'
+    assert success.data["deployment_id"] == str(deployment.pk)
+    agent.refresh_from_db()
+    assert agent.status == "active"
+    assert len(notes(agent.created_by, "agent_status_change")) == 1
+
+
+def test_new_deployment_stops_the_previous_live_one():
+    agent = AgentFactory()
+    first = agent_deploy(agent=agent, backend=LocalBackend())
+    second = agent_deploy(agent=agent, backend=LocalBackend())
+    first.refresh_from_db()
+    assert (first.status, second.status, second.version) == ("stopped", "deployed", 2)
+    assert first.stopped_at is not None
+    assert Deployment.objects.filter(agent=agent, status="deployed").count() == 1
+    # the agent was already active: one status notification in all, two success notifications
+    assert len(notes(agent.created_by, "agent_status_change")) == 1
+    assert len(notes(agent.created_by, "deployment_success")) == 2
+
+
+@pytest.mark.parametrize("start,target", [
+    ("pending", "deployed"), ("pending", "stopped"), ("deploying", "stopped"), ("deployed", "deploying"),
+    ("failed", "deployed"), ("stopped", "deployed"), ("deployed", "failed"),
+])
+def test_illegal_transitions_raise(start, target):
+    deployment = DeploymentFactory(status=start)
+    with pytest.raises(DeploymentStateError, match=f"is {start}; it cannot become {target}"):
+        _transition(deployment, target)
+    deployment.refresh_from_db()
+    assert deployment.status == start
+
+
+def test_stopping_a_stopped_deployment_is_refused():
+    agent = AgentFactory()
+    deployment = agent_deploy(agent=agent, backend=LocalBackend())
+    deployment_stop(deployment=deployment, backend=LocalBackend())
+    with pytest.raises(DeploymentStateError, match="is stopped; it cannot become stopped"):
+        deployment_stop(deployment=deployment, backend=LocalBackend())
+
+
+def test_stop_makes_the_agent_inactive():
+    agent = AgentFactory()
+    deployment = deployment_stop(deployment=agent_deploy(agent=agent, backend=LocalBackend()),
+                                 backend=LocalBackend())
+    agent.refresh_from_db()
+    assert (deployment.status, agent.status) == ("stopped", "inactive")
+    assert deployment.stopped_at is not None
+
+
+def test_outcome_rolls_back_with_its_notification():
+    agent = AgentFactory(status="inactive")
+    deployment = Deployment.objects.create(agent=agent, version=1, status="deploying", trigger_type="manual")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        deployment_finish(deployment=deployment, result=PublishResult(ok=True, deployment_url="x"))
+        raise RuntimeError("abort")
+    deployment.refresh_from_db()
+    agent.refresh_from_db()
+    assert (deployment.status, agent.status) == ("deploying", "inactive")
+    assert not Notification.objects.exists()
+
+
+# --- with n8n (the fake) ----------------------------------------------------------------------
+def test_n8n_deploy_publishes_the_agents_workflows(n8n_settings, fake_n8n, n8n_url):
+    agent = AgentFactory()
+    WorkflowFactory(agent=agent, n8n_workflow_id="ci8N7gTduket1YpF")
+    WorkflowFactory(agent=agent, n8n_workflow_id="9qAE7S1t2kkV2PNZ")
+    deployment = agent_deploy(agent=agent)
+    assert deployment.status == "deployed"
+    assert deployment.deployment_url == f"{n8n_url}/workflow/ci8N7gTduket1YpF"
+    assert fake_n8n.workflows["ci8N7gTduket1YpF"]["active"] and fake_n8n.workflows["9qAE7S1t2kkV2PNZ"]["active"]
+    deployment_stop(deployment=deployment)
+    assert not fake_n8n.workflows["ci8N7gTduket1YpF"]["active"]
+    assert not fake_n8n.workflows["9qAE7S1t2kkV2PNZ"]["active"]
+
+
+def test_n8n_400_fails_the_deployment_with_n8ns_message(n8n_settings, fake_n8n):
+    fake_n8n.add_workflow({"name": "manual", "nodes": [
+        {"id": "m", "name": "Manual", "type": "n8n-nodes-base.manualTrigger", "parameters": {}}]}, "ManualOnly")
+    agent = AgentFactory(status="inactive")
+    WorkflowFactory(agent=agent, n8n_workflow_id="ManualOnly")
+    deployment = agent_deploy(agent=agent)
+    assert deployment.status == "failed"
+    assert "has no trigger node" in deployment.error_message
+    assert "(HTTP 400)" in deployment.error_message
+    [failed] = notes(agent.created_by, "deployment_failed")
+    assert failed.priority == "high" and failed.data["error"] == deployment.error_message
+    agent.refresh_from_db()
+    assert agent.status == "inactive"
+
+
+def test_n8n_409_rolls_back_what_was_published(n8n_settings, fake_n8n):
+    fake_n8n.add_workflow(fake_n8n.workflows["ci8N7gTduket1YpF"], "Twin0000000000wf", active=True)
+    agent = AgentFactory()
+    WorkflowFactory(agent=agent, n8n_workflow_id="9qAE7S1t2kkV2PNZ")
+    WorkflowFactory(agent=agent, n8n_workflow_id="ci8N7gTduket1YpF")
+    deployment = agent_deploy(agent=agent)
+    assert deployment.status == "failed" and "conflict with one of the webhooks" in deployment.error_message
+    assert fake_n8n.workflows["9qAE7S1t2kkV2PNZ"]["active"] is False  # unpublished again
+
+
+def test_n8n_unknown_workflow_fails(n8n_settings):
+    agent = AgentFactory()
+    WorkflowFactory(agent=agent, n8n_workflow_id="gone")
+    deployment = agent_deploy(agent=agent)
+    assert deployment.status == "failed" and "(HTTP 404)" in deployment.error_message
+
+
+def test_agent_without_n8n_workflow_fails_under_n8n(n8n_settings):
+    deployment = agent_deploy(agent=AgentFactory())
+    assert deployment.status == "failed" and "no workflow linked" in deployment.error_message
+
+
+# --- HTTP ---------------------------------------------------------------------------------------
+def test_deploy_endpoint(client_for, settings):
+    settings.N8N_BASE_URL = ""
+    agent = AgentFactory()
+    response = client_for(agent.created_by).post(f"/api/v1/agents/{agent.pk}/deploy/",
+                                                 {"trigger_config": {"note": "go"}}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["status"] == "deployed" and response.json()["version"] == 1
+    assert response.json()["trigger_config"]["note"] == "go"
+
+
+def test_deploy_endpoint_access(client_for):
+    agent = AgentFactory(team=UserRoleFactory().team)
+    viewer = UserRoleFactory(team=agent.team, role="viewer").user
+    outsider = AgentFactory().created_by
+    url = f"/api/v1/agents/{agent.pk}/deploy/"
+    assert client_for(outsider).post(url, {}, format="json").status_code == 404
+    assert client_for(viewer).post(url, {}, format="json").status_code == 403
+    assert client_for(None).post(url, {}, format="json").status_code == 401
+    assert client_for(agent.created_by).post(url, {"trigger_config": []}, format="json").json() == {
+        "detail": "trigger_config must be an object", "field": "trigger_config",
+    }
+    assert not Deployment.objects.exists()
+
+
+def test_stop_endpoint_and_its_409(client_for, settings):
+    settings.N8N_BASE_URL = ""
+    agent = AgentFactory()
+    deployment = agent_deploy(agent=agent, backend=LocalBackend())
+    client = client_for(agent.created_by)
+    url = f"/api/v1/deployments/{deployment.pk}/stop/"
+    assert client.post(url).json()["status"] == "stopped"
+    again = client.post(url)
+    assert again.status_code == 409
+    assert again.json()["detail"].startswith("Deployment v1 is stopped; it cannot become stopped")
+    assert client_for(AgentFactory().created_by).post(url).status_code == 404
+
+
+def test_stop_endpoint_when_n8n_refuses_to_unpublish(client_for, n8n_settings, fake_n8n):
+    agent = AgentFactory()
+    WorkflowFactory(agent=agent, n8n_workflow_id="ci8N7gTduket1YpF")
+    deployment = agent_deploy(agent=agent)
+    n8n_settings.N8N_API_KEY = "revoked"
+    response = client_for(agent.created_by).post(f"/api/v1/deployments/{deployment.pk}/stop/")
+    assert response.status_code == 502
+    assert response.json() == {"detail": "n8n refused to unpublish: Unauthorized", "n8n_status": 401}
+    deployment.refresh_from_db()
+    assert deployment.status == "deployed" and fake_n8n.workflows["ci8N7gTduket1YpF"]["active"] is True
+
+
+def test_interrupted_deployments_are_failed_by_the_sync_command(n8n_settings):
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    agent = AgentFactory()
+    stuck = Deployment.objects.create(agent=agent, version=1, status="deploying", trigger_type="manual")
+    Deployment.objects.filter(pk=stuck.pk).update(created_at=timezone.now() - timedelta(minutes=11))
+    recent = Deployment.objects.create(agent=agent, version=2, status="deploying", trigger_type="manual")
+    out = StringIO()
+    call_command("sync_n8n", stdout=out)
+    assert "Failed 1 interrupted deployment(s)" in out.getvalue()
+    stuck.refresh_from_db()
+    recent.refresh_from_db()
+    assert (stuck.status, recent.status) == ("failed", "deploying")
+    assert stuck.error_message.startswith("Interrupted: still deploying after 0:10:00")
+    [note] = notes(agent.created_by, "deployment_failed")
+    assert note.data["deployment_id"] == str(stuck.pk)

@@ -1,0 +1,211 @@
+"""The signed callback `POST /api/v1/hooks/n8n/`: HMAC valid/invalid/stale/replayed, bad input."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from notifications.models import AgentThought, Notification
+from tests.factories import AgentFactory, WorkflowFactory
+from workflows.models import Workflow, WorkflowExecution
+from workflows.services.hooks import MAX_BODY_BYTES, sign
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/hooks/n8n/"
+SECRET = "global-test-secret"
+
+
+@pytest.fixture(autouse=True)
+def global_secret(settings):
+    settings.N8N_WEBHOOK_SECRET = SECRET
+
+
+@pytest.fixture
+def workflow():
+    return WorkflowFactory(agent=AgentFactory(status="active"), n8n_workflow_id="9qAE7S1t2kkV2PNZ")
+
+
+def payload(**fields) -> dict:
+    """What wf-hmac.json's "Build payload" node sends, plus any extra fields."""
+    return {"event": "execution.finished", "status": "success", "n8n_execution_id": "13",
+            "n8n_workflow_id": "9qAE7S1t2kkV2PNZ", "ts": int(time.time()), "output": {"answer": 42}, **fields}
+
+
+def post(client, body, *, secret=SECRET, signature=None, headers=None):
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"X-Echelon-Signature": signature or sign(raw, secret), **(headers or {})}
+    return client.post(URL, raw, content_type="application/json", headers=headers)
+
+
+def nothing_written():
+    return not WorkflowExecution.objects.exists() and not Notification.objects.exists()
+
+
+def test_valid_callback_records_the_execution(client, workflow):
+    response = post(client, payload())
+    assert response.status_code == 201, response.content
+    assert response.json()["status"] == "success" and response.json()["created"] is True
+    execution = WorkflowExecution.objects.get()
+    assert (execution.workflow_id, execution.execution_id, execution.output_data) == (
+        workflow.pk, "13", {"answer": 42})
+    workflow.refresh_from_db()
+    assert (workflow.execution_count, workflow.success_count, workflow.error_count) == (1, 1, 0)
+
+
+def test_replays_are_idempotent(client, workflow):
+    body = json.dumps(payload(status="error", error={"message": "boom"})).encode()
+    assert post(client, body).status_code == 201
+    replay = post(client, body)
+    assert replay.status_code == 200 and replay.json()["created"] is False
+    workflow.refresh_from_db()
+    assert (workflow.execution_count, workflow.error_count) == (1, 1)
+    assert WorkflowExecution.objects.count() == 1
+    assert Notification.objects.filter(type="agent_error").count() == 1
+
+
+def test_failure_event_from_the_error_workflow(client, workflow):
+    # wf-errhandler.json's body: event execution.failed, error object, last_node; no status
+    body = payload(event="execution.failed", error={"message": "Bad gateway", "name": "NodeApiError"},
+                   last_node="Notify platform")
+    del body["status"]
+    assert post(client, body).status_code == 201
+    execution = WorkflowExecution.objects.get()
+    assert execution.status == "error"
+    assert execution.error_data == {"message": "Bad gateway", "name": "NodeApiError",
+                                    "last_node": "Notify platform", "n8n_status": "error"}
+    [note] = Notification.objects.filter(type="agent_error")
+    assert note.priority == "high" and "Bad gateway" in note.message
+
+
+def test_invalid_signature_is_401_and_writes_nothing(client, workflow):
+    response = post(client, payload(), secret="another-secret")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "X-Echelon-Signature does not match the body", "field": "X-Echelon-Signature"}
+    assert nothing_written()
+
+
+@pytest.mark.parametrize("signature", [None, "", "sha1=abc", "sha256=xyz", "sha256=" + "0" * 63])
+def test_missing_or_malformed_signature(client, workflow, signature):
+    raw = json.dumps(payload()).encode()
+    headers = {} if signature is None else {"X-Echelon-Signature": signature}
+    response = client.post(URL, raw, content_type="application/json", headers=headers)
+    assert response.status_code == 401 and response.json()["field"] == "X-Echelon-Signature"
+    assert nothing_written()
+
+
+def test_stale_timestamp_is_rejected(client, workflow):
+    response = post(client, payload(ts=int(time.time()) - 301))
+    assert response.status_code == 401 and "more than 5 minutes" in response.json()["detail"]
+    assert post(client, payload(ts=int(time.time()) + 3600)).status_code == 401
+    assert nothing_written()
+
+
+def test_signed_timestamp_header(client, workflow):
+    body = payload()
+    del body["ts"]
+    raw = json.dumps(body).encode()
+    now = str(int(time.time()))
+    ok = client.post(URL, raw, content_type="application/json",
+                     headers={"X-Echelon-Timestamp": now, "X-Echelon-Signature": sign(raw, SECRET, now)})
+    assert ok.status_code == 201
+    # the timestamp is part of the signed message: a fresh timestamp on an old signature fails
+    later = str(int(now) + 1)
+    swapped = client.post(URL, raw, content_type="application/json",
+                          headers={"X-Echelon-Timestamp": later, "X-Echelon-Signature": sign(raw, SECRET, now)})
+    assert swapped.status_code == 401
+    old = str(int(now) - 600)
+    stale = client.post(URL, raw, content_type="application/json",
+                        headers={"X-Echelon-Timestamp": old, "X-Echelon-Signature": sign(raw, SECRET, old)})
+    assert stale.status_code == 401
+
+
+def test_per_workflow_secret_replaces_the_global_one(client, workflow):
+    Workflow.objects.filter(pk=workflow.pk).update(webhook_secret="own-secret")
+    assert post(client, payload()).status_code == 401
+    assert post(client, payload(), secret="own-secret").status_code == 201
+
+
+def test_truncated_body(client, workflow):
+    raw = json.dumps(payload()).encode()
+    truncated = raw[:-5]
+    # signed over the full body, sent truncated: the signature no longer matches
+    assert client.post(URL, truncated, content_type="application/json",
+                       headers={"X-Echelon-Signature": sign(raw, SECRET)}).status_code in (400, 401)
+    # signed as sent: not JSON
+    response = post(client, truncated)
+    assert response.status_code == 400 and response.json()["detail"] == "body is not valid JSON"
+    assert nothing_written()
+
+
+@pytest.mark.parametrize("fields,field", [
+    ({"n8n_execution_id": None}, "n8n_execution_id"),
+    ({"n8n_execution_id": ["13"]}, "n8n_execution_id"),
+    ({"status": "finished"}, "status"),
+    ({"ts": "yesterday"}, "ts"),
+    ({"error": 12}, "error"),
+    ({"started_at": "not a date"}, "started_at"),
+    ({"execution_time_ms": -1}, "execution_time_ms"),
+    ({"thoughts": {"node_id": "a"}}, "thoughts"),
+    ({"thoughts": [{"node_id": "a", "node_type": "input", "content": "x", "parent_node_id": "zz"}]},
+     "thoughts[0].parent_node_id"),
+])
+def test_wrong_types_are_400_naming_the_field(client, workflow, fields, field):
+    response = post(client, payload(**fields))
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == field
+    assert nothing_written() and not AgentThought.objects.exists()
+
+
+def test_non_object_body(client, workflow):
+    assert post(client, [1, 2]).json()["detail"] == "body must be a JSON object"
+
+
+def test_huge_body_is_413(client, workflow):
+    response = post(client, payload(output="x" * MAX_BODY_BYTES))
+    assert response.status_code == 413
+    assert nothing_written()
+
+
+def test_unknown_workflow(client, workflow):
+    response = post(client, payload(n8n_workflow_id="unknown"))
+    assert response.status_code == 404 and response.json()["field"] == "n8n_workflow_id"
+    assert post(client, payload(n8n_workflow_id="unknown"), secret="x").status_code == 401
+
+
+def test_callback_with_thoughts(client, workflow):
+    thoughts = [
+        {"node_id": "in", "node_type": "input", "content": "question"},
+        {"node_id": "think", "node_type": "processing", "content": "search", "parent_node_id": "in",
+         "confidence_score": 0.9, "processing_time_ms": 12},
+    ]
+    body = json.dumps(payload(thoughts=thoughts)).encode()
+    assert post(client, body).json()["thoughts"] == 2
+    assert post(client, body).json()["thoughts"] == 2  # replay: same nodes, still two rows
+    assert sorted(AgentThought.objects.values_list("node_id", flat=True)) == ["in", "think"]
+    assert set(AgentThought.objects.values_list("agent_id", flat=True)) == {workflow.agent_id}
+
+
+def test_later_reports_fill_blanks_of_a_finished_execution(client, workflow):
+    assert post(client, payload(output=None)).status_code == 201
+    assert post(client, payload(output={"late": True}, input={"q": 1})).status_code == 200
+    assert post(client, payload(output={"other": 1}, status="error")).status_code == 200
+    execution = WorkflowExecution.objects.get()
+    assert (execution.status, execution.output_data, execution.input_data) == ("success", {"late": True}, {"q": 1})
+    assert not Notification.objects.filter(type="agent_error").exists()
+
+
+def test_hook_needs_no_csrf_token_nor_session(workflow):
+    from django.test import Client
+
+    response = post(Client(enforce_csrf_checks=True), payload())
+    assert response.status_code == 201
+
+
+def test_hook_query_count_is_fixed(client, workflow, django_assert_num_queries):
+    post(client, payload(n8n_execution_id="1"))
+    # a replay: find the workflow, savepoint, insert-or-nothing, lock the row, release
+    with django_assert_num_queries(5):
+        assert post(client, payload(n8n_execution_id="1")).status_code == 200

@@ -1,0 +1,111 @@
+"""HTTP endpoints of the lifecycle: deploy an agent, stop a deployment, n8n's signed callback.
+
+Thin views: access through the row policies (invisible → 404, visible but not editable → 403),
+behaviour in `workflows.services`, domain errors turned into 4xx JSON with a message.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agents.models import Agent
+from echelon.policy import policy_for
+from workflows.models import Deployment
+from workflows.n8n.client import N8nError
+from workflows.services import DeploymentStateError, agent_deploy, deployment_stop
+from workflows.services.hooks import MAX_BODY_BYTES, HookRejected, hook_receive
+
+
+def error(status_code: int, detail: str, field: str | None = None, **extra) -> Response:
+    body = {"detail": detail, **({"field": field} if field else {}), **extra}
+    return Response(body, status=status_code)
+
+
+def editable_row(model, user, pk):
+    """The row `pk` of `model` for `user`: Http404 when invisible, None when visible but not editable."""
+    policy = policy_for(model)
+    row = policy.visible_to(user).filter(pk=pk).first()
+    if row is None:
+        raise Http404(f"No {model._meta.verbose_name} {pk}")
+    return row if policy.can_edit(user, row) else None
+
+
+def deployment_payload(deployment: Deployment) -> dict:
+    return {
+        "id": str(deployment.pk), "agent": str(deployment.agent_id), "version": deployment.version,
+        "status": deployment.status, "trigger_type": deployment.trigger_type,
+        "trigger_config": deployment.trigger_config, "deployment_url": deployment.deployment_url,
+        "error_message": deployment.error_message,
+        "deployed_at": deployment.deployed_at.isoformat() if deployment.deployed_at else None,
+        "stopped_at": deployment.stopped_at.isoformat() if deployment.stopped_at else None,
+        "created_at": deployment.created_at.isoformat() if deployment.created_at else None,
+    }
+
+
+class AgentDeployView(APIView):
+    """POST /api/v1/agents/{id}/deploy/ {"trigger_config": {...}?} → 201 with the deployment
+    (status `deployed`, or `failed` with n8n's message in `error_message`)."""
+
+    def post(self, request, pk):
+        agent = editable_row(Agent, request.user, pk)
+        if agent is None:
+            return error(status.HTTP_403_FORBIDDEN, "You may not deploy this agent")
+        data = request.data if isinstance(request.data, dict) else None
+        if data is None:
+            return error(status.HTTP_400_BAD_REQUEST, "body must be a JSON object")
+        trigger_config = data.get("trigger_config", {})
+        if not isinstance(trigger_config, dict):
+            return error(status.HTTP_400_BAD_REQUEST, "trigger_config must be an object", "trigger_config")
+        deployment = agent_deploy(agent=agent, actor=request.user, trigger_config=trigger_config)
+        return Response(deployment_payload(deployment), status=status.HTTP_201_CREATED)
+
+
+class DeploymentStopView(APIView):
+    """POST /api/v1/deployments/{id}/stop/ → 200; 409 when the deployment is not live."""
+
+    def post(self, request, pk):
+        deployment = editable_row(Deployment, request.user, pk)
+        if deployment is None:
+            return error(status.HTTP_403_FORBIDDEN, "You may not stop this deployment")
+        try:
+            deployment = deployment_stop(deployment=deployment, actor=request.user)
+        except DeploymentStateError as exc:
+            return error(status.HTTP_409_CONFLICT, str(exc), "status", current=exc.current)
+        except N8nError as exc:
+            return error(status.HTTP_502_BAD_GATEWAY, f"n8n refused to unpublish: {exc.message}",
+                         n8n_status=exc.status)
+        return Response(deployment_payload(deployment))
+
+
+class N8nHookView(APIView):
+    """POST /api/v1/hooks/n8n/: the signed callback (authenticated by its HMAC only)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def post(self, request):
+        django_request = request._request
+        length = django_request.META.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return error(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"body is larger than {MAX_BODY_BYTES} bytes")
+        try:
+            outcome = hook_receive(
+                body=django_request.body,
+                signature=django_request.headers.get("X-Echelon-Signature"),
+                timestamp_header=django_request.headers.get("X-Echelon-Timestamp"),
+            )
+        except HookRejected as exc:
+            return error(exc.status, exc.message, exc.field)
+        execution = outcome.result.execution
+        return Response(
+            {
+                "execution": str(execution.pk), "workflow": str(outcome.workflow.pk),
+                "n8n_execution_id": execution.execution_id, "status": execution.status,
+                "created": outcome.result.created, "thoughts": outcome.result.thoughts,
+            },
+            status=status.HTTP_201_CREATED if outcome.result.created else status.HTTP_200_OK,
+        )

@@ -1,0 +1,24 @@
+"""Workflow-side state changes: deployments, execution recording, the n8n sync and the signed
+callback. Import from here; the submodules are implementation detail."""
+
+from workflows.services.deployments import (
+    DeploymentStateError,
+    agent_deploy,
+    deployment_create,
+    deployment_finish,
+    deployment_run,
+    deployment_stop,
+)
+from workflows.services.executions import (
+    ExecutionReport,
+    RecordResult,
+    execution_record,
+    execution_status_from_n8n,
+    report_from_n8n,
+)
+
+__all__ = [
+    "DeploymentStateError", "ExecutionReport", "RecordResult", "agent_deploy", "deployment_create",
+    "deployment_finish", "deployment_run", "deployment_stop", "execution_record", "execution_status_from_n8n",
+    "report_from_n8n",
+]

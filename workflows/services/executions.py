@@ -1,0 +1,192 @@
+"""Recording workflow executions: the one upsert shared by the n8n sync and the signed callback.
+
+`execution_record` inserts or updates the row for (workflow, n8n execution id) under a row lock,
+so concurrent reports of the same execution are serialized. A finished execution (success or
+error) never moves back to running/waiting; later reports only fill what is still empty. The
+first time an execution reaches a final status, and only then, the workflow's counters are
+incremented in SQL (F expressions), a failure notifies the agent's owner (`agent_error`) and an
+active agent moves to `error`, all in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from agents.models import Agent, AgentStatus
+from agents.services import agent_set_status
+from notifications.services import notify_execution_failed
+from workflows.models import ExecutionStatus, Workflow, WorkflowExecution
+
+E = ExecutionStatus
+FINAL = frozenset({E.SUCCESS, E.ERROR})
+
+# n8n 2.x execution statuses → ours. The original is kept in error_data["n8n_status"] for errors.
+N8N_STATUS_MAP = {
+    "success": E.SUCCESS,
+    "error": E.ERROR, "crashed": E.ERROR, "canceled": E.ERROR,
+    "waiting": E.WAITING,
+    "running": E.RUNNING, "new": E.RUNNING, "unknown": E.RUNNING,
+}
+N8N_STATUSES = frozenset(N8N_STATUS_MAP)
+
+
+def execution_status_from_n8n(n8n_status: str | None) -> str:
+    return N8N_STATUS_MAP.get(n8n_status or "unknown", E.RUNNING)
+
+
+@dataclass
+class ExecutionReport:
+    """What n8n (sync or callback) says about one execution, already in Python types."""
+
+    execution_id: str
+    n8n_status: str
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+    input_data: Any = None
+    output_data: Any = None
+    error_data: dict | None = None
+    execution_time_ms: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return execution_status_from_n8n(self.n8n_status)
+
+
+@dataclass
+class RecordResult:
+    execution: WorkflowExecution
+    created: bool
+    became_final: bool
+    thoughts: int = 0
+
+
+def _items(run: dict) -> list:
+    """The JSON items of one node run (`data.main[0][*].json`)."""
+    main = ((run or {}).get("data") or {}).get("main") or [[]]
+    return [item.get("json") for item in (main[0] or []) if isinstance(item, dict)]
+
+
+def _compact_error(error: dict) -> dict:
+    node = error.get("node")
+    compact = {key: error[key] for key in ("name", "message", "description", "httpCode", "messages") if error.get(key)}
+    if isinstance(node, dict) and node.get("name"):
+        compact["node"] = node["name"]
+    return compact
+
+
+def report_from_n8n(payload: dict) -> ExecutionReport:
+    """Read an execution as n8n's public API returns it (list item or `includeData=true`)."""
+    finished = payload.get("finished")
+    n8n_status = payload.get("status") or ("success" if finished else "unknown")
+    data = payload.get("data") or {}
+    result = data.get("resultData") or {}
+    run_data = result.get("runData") or {}
+    runtime = (data.get("executionData") or {}).get("runtimeData") or {}
+    trigger = (runtime.get("triggerNode") or {}).get("name")
+    if trigger not in run_data:  # older payloads: the trigger is the node run without a source
+        trigger = next((name for name, runs in run_data.items() if runs and not runs[0].get("source")), None)
+    last = result.get("lastNodeExecuted")
+    error = result.get("error")
+    error_data = _compact_error(error) if isinstance(error, dict) else None
+    if error_data is not None and last:
+        error_data.setdefault("last_node", last)
+    return ExecutionReport(
+        execution_id=str(payload["id"]),
+        n8n_status=n8n_status,
+        started_at=parse_datetime(payload.get("startedAt") or payload.get("createdAt") or ""),
+        stopped_at=parse_datetime(payload.get("stoppedAt") or ""),
+        input_data=_items(run_data[trigger][0]) if trigger in run_data else None,
+        output_data=_items(run_data[last][-1]) if last in run_data and run_data[last] else None,
+        error_data=error_data,
+        extra={"mode": payload.get("mode"), "wait_till": payload.get("waitTill")},
+    )
+
+
+def _row_values(report: ExecutionReport) -> dict:
+    status = report.status
+    error_data = report.error_data
+    if report.n8n_status in ("error", "crashed", "canceled"):
+        error_data = {**(error_data or {}), "n8n_status": report.n8n_status}
+    final = status in FINAL
+    completed_at = (report.stopped_at or timezone.now()) if final else None
+    elapsed = report.execution_time_ms
+    if elapsed is None and final and report.started_at and report.stopped_at:
+        elapsed = max(0, round((report.stopped_at - report.started_at).total_seconds() * 1000))
+    return {
+        "status": status, "input_data": report.input_data, "output_data": report.output_data,
+        "error_data": error_data, "execution_time_ms": elapsed, "started_at": report.started_at,
+        "completed_at": completed_at,
+    }
+
+
+def _count_final(workflow_id, execution: WorkflowExecution) -> None:
+    """Counters move in SQL, so concurrent first-finishes of different executions all count."""
+    success = 1 if execution.status == E.SUCCESS else 0
+    finished_at = execution.completed_at or timezone.now()
+    Workflow.objects.filter(pk=workflow_id).update(
+        execution_count=Coalesce(F("execution_count"), 0) + 1,
+        success_count=Coalesce(F("success_count"), 0) + success,
+        error_count=Coalesce(F("error_count"), 0) + (1 - success),
+        last_execution=Greatest(Coalesce(F("last_execution"), Value(finished_at)), Value(finished_at)),
+    )
+
+
+def _on_failure(workflow: Workflow, execution: WorkflowExecution) -> None:
+    agent = Agent.objects.filter(pk=workflow.agent_id).first() if workflow.agent_id else None
+    notify_execution_failed(execution=execution, workflow=workflow, agent=agent)
+    if agent is not None and agent.status == AgentStatus.ACTIVE:
+        agent_set_status(agent=agent, status=AgentStatus.ERROR)
+
+
+@transaction.atomic
+def execution_record(*, workflow: Workflow, report: ExecutionReport, thoughts: list | None = None) -> RecordResult:
+    """Insert or update one execution idempotently; see the module docstring for the rules.
+
+    `thoughts` (optional) are ingested for the execution in the same transaction; an invalid
+    batch rolls the whole report back.
+    """
+    values = _row_values(report)
+    candidate = WorkflowExecution(
+        workflow_id=workflow.pk, execution_id=report.execution_id,
+        **{**values, "started_at": values["started_at"] or timezone.now()},
+    )
+    WorkflowExecution.objects.bulk_create([candidate], ignore_conflicts=True)
+    row = WorkflowExecution.objects.select_for_update().get(workflow_id=workflow.pk, execution_id=report.execution_id)
+    created = row.pk == candidate.pk
+    old_status = None if created else row.status
+    if not created:
+        changed = []
+        for name, value in values.items():
+            if value is None or getattr(row, name) == value:
+                continue
+            # Finished rows only get blanks filled; unfinished ones take the newer report.
+            if old_status in FINAL and (name == "status" or getattr(row, name) is not None):
+                continue
+            setattr(row, name, value)
+            changed.append(name)
+        if row.status in FINAL and row.execution_time_ms is None and report.stopped_at and row.started_at:
+            # e.g. seen running by the sync (start time), finished by a callback (stop time)
+            row.execution_time_ms = max(0, round((report.stopped_at - row.started_at).total_seconds() * 1000))
+            changed.append("execution_time_ms")
+        if changed:
+            row.save(update_fields=changed)
+    became_final = old_status not in FINAL and row.status in FINAL
+    if became_final:
+        _count_final(workflow.pk, row)
+        if row.status == E.ERROR:
+            _on_failure(workflow, row)
+    ingested = 0
+    if thoughts:
+        from notifications.thoughts import thoughts_ingest
+
+        ingested = len(thoughts_ingest(execution=row, thoughts=thoughts, agent_id=workflow.agent_id))
+    return RecordResult(execution=row, created=created, became_final=became_final, thoughts=ingested)

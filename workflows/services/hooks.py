@@ -1,0 +1,150 @@
+"""The signed n8n callback: verify, validate, then record through `execution_record`.
+
+Signature: `X-Echelon-Signature: sha256=<hex>`, the HMAC-SHA256 of the raw request body with
+the workflow's `webhook_secret`, or `settings.N8N_WEBHOOK_SECRET` when the workflow has none.
+Freshness: the body's `ts` (Unix seconds), or a header `X-Echelon-Timestamp`, in which case the
+signed message is `"<timestamp>." + body` so the timestamp cannot be swapped; more than five
+minutes away from now is rejected. Replays of one execution are idempotent (the upsert).
+Nothing is written unless every check passes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.dateparse import parse_datetime
+
+from notifications.thoughts import ThoughtBatchError
+from workflows.models import Workflow
+from workflows.services.executions import N8N_STATUSES, ExecutionReport, RecordResult, execution_record
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_AGE_SECONDS = 300
+SIGNATURE_RE = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
+EVENT_STATUS = {"execution.finished": "success", "execution.failed": "error"}
+
+
+class HookRejected(Exception):
+    """The callback is refused with HTTP `status`; `field` names the offending part when known."""
+
+    def __init__(self, status: int, message: str, field: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.field = status, message, field
+
+
+def sign(body: bytes, secret: str, timestamp: str | None = None) -> str:
+    """The header value n8n (or a test) must send for `body`."""
+    message = (timestamp.encode() + b"." + body) if timestamp is not None else body
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _id_field(payload: dict, name: str) -> str:
+    value = payload.get(name)
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value) == "" or len(str(value)) > 255:
+        raise HookRejected(400, f"{name} is required and must be a non-empty string or integer", name)
+    return str(value)
+
+
+def _signed_workflow(body: bytes, digest: str, n8n_workflow_id: str, timestamp: str | None) -> Workflow:
+    candidates = list(Workflow.objects.filter(n8n_workflow_id=n8n_workflow_id).order_by("created_at"))
+    secrets = [(w, w.webhook_secret or settings.N8N_WEBHOOK_SECRET) for w in candidates] or [
+        (None, settings.N8N_WEBHOOK_SECRET)
+    ]
+    for workflow, secret in secrets:
+        if secret and hmac.compare_digest(sign(body, secret, timestamp)[7:], digest.lower()):
+            if workflow is None:
+                raise HookRejected(404, f"No workflow is linked to n8n workflow {n8n_workflow_id!r}",
+                                   "n8n_workflow_id")
+            return workflow
+    raise HookRejected(401, "X-Echelon-Signature does not match the body", "X-Echelon-Signature")
+
+
+def _timestamp(payload: dict, header: str | None) -> int:
+    raw = header if header is not None else payload.get("ts")
+    field = "X-Echelon-Timestamp" if header is not None else "ts"
+    if isinstance(raw, str) and raw.isdigit():
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise HookRejected(400, f"{field} (Unix seconds) is required", field)
+    return int(raw)
+
+
+def _datetime(payload: dict, name: str):
+    value = payload.get(name)
+    if value is None:
+        return None
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise HookRejected(400, f"{name} must be an ISO 8601 date-time", name)
+    return parsed
+
+
+def _report(payload: dict, execution_id: str) -> ExecutionReport:
+    event = payload.get("event")
+    if event is not None and not isinstance(event, str):
+        raise HookRejected(400, "event must be a string", "event")
+    status = payload.get("status", EVENT_STATUS.get(event or "", "success"))
+    if status not in N8N_STATUSES:
+        raise HookRejected(400, f"status must be one of {', '.join(sorted(N8N_STATUSES))}", "status")
+    error = payload.get("error")
+    if error is not None and not isinstance(error, (dict, str)):
+        raise HookRejected(400, "error must be an object or a string", "error")
+    error_data = {"message": error} if isinstance(error, str) else (dict(error) if error else None)
+    if error_data is not None and isinstance(payload.get("last_node"), str):
+        error_data.setdefault("last_node", payload["last_node"])
+    elapsed = payload.get("execution_time_ms")
+    if elapsed is not None and (isinstance(elapsed, bool) or not isinstance(elapsed, int) or not 0 <= elapsed < 2**31):
+        raise HookRejected(400, "execution_time_ms must be a non-negative integer", "execution_time_ms")
+    thoughts = payload.get("thoughts")
+    if thoughts is not None and not isinstance(thoughts, list):
+        raise HookRejected(400, "thoughts must be a list", "thoughts")
+    return ExecutionReport(
+        execution_id=execution_id, n8n_status=status, started_at=_datetime(payload, "started_at"),
+        stopped_at=_datetime(payload, "stopped_at"), input_data=payload.get("input"),
+        output_data=payload.get("output"), error_data=error_data, execution_time_ms=elapsed,
+    )
+
+
+@dataclass
+class HookOutcome:
+    workflow: Workflow
+    result: RecordResult
+
+
+def hook_receive(*, body: bytes, signature: str | None, timestamp_header: str | None = None,
+                 now: float | None = None) -> HookOutcome:
+    """Check one callback and record it; raises HookRejected (nothing written) on any problem."""
+    if len(body) > MAX_BODY_BYTES:
+        raise HookRejected(413, f"body is larger than {MAX_BODY_BYTES} bytes")
+    match = SIGNATURE_RE.match(signature or "")
+    if match is None:
+        raise HookRejected(401, "X-Echelon-Signature header missing or not 'sha256=<64 hex digits>'",
+                           "X-Echelon-Signature")
+    if timestamp_header is not None and not timestamp_header.isdigit():
+        raise HookRejected(400, "X-Echelon-Timestamp must be Unix seconds", "X-Echelon-Timestamp")
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise HookRejected(400, "body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise HookRejected(400, "body must be a JSON object")
+    n8n_workflow_id = _id_field(payload, "n8n_workflow_id")
+    workflow = _signed_workflow(body, match.group(1), n8n_workflow_id, timestamp_header)
+    # Only a verified body is trusted from here on.
+    age = (time.time() if now is None else now) - _timestamp(payload, timestamp_header)
+    if abs(age) > MAX_AGE_SECONDS:
+        raise HookRejected(401, "timestamp is more than 5 minutes away from now (stale or replayed request)",
+                           "X-Echelon-Timestamp" if timestamp_header is not None else "ts")
+    execution_id = _id_field(payload, "n8n_execution_id")
+    report = _report(payload, execution_id)
+    try:
+        result = execution_record(workflow=workflow, report=report, thoughts=payload.get("thoughts"))
+    except ThoughtBatchError as exc:
+        raise HookRejected(400, exc.message, exc.field) from exc
+    return HookOutcome(workflow=workflow, result=result)
