@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from echelon.policy import policy_for
 from notifications.thoughts import ThoughtBatchError, execution_mind_map, thoughts_ingest
-from workflows.lifecycle_views import editable_row, error
+from workflows.lifecycle_views import ERRORS, editable_row, error
 from workflows.models import WorkflowExecution
 
 
 class ExecutionThoughtsView(APIView):
     """POST /api/v1/workflow-executions/{id}/thoughts/ with a list (or {"thoughts": [...]}) → 201."""
 
+    @extend_schema(
+        operation_id="workflow_executions_thoughts", tags=["workflow-executions"], request=OpenApiTypes.OBJECT,
+        responses={201: OpenApiResponse(OpenApiTypes.OBJECT, description="thoughts ingested"), **ERRORS},
+    )
     def post(self, request, pk):
         execution = editable_row(WorkflowExecution, request.user, pk)
         if execution is None:
@@ -34,6 +40,10 @@ class ExecutionThoughtsView(APIView):
 class ExecutionMindMapView(APIView):
     """GET /api/v1/workflow-executions/{id}/mind-map/ → {"execution", "nodes": [tree]}."""
 
+    @extend_schema(
+        operation_id="workflow_executions_mind_map", tags=["workflow-executions"],
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="the thought tree"), 404: ERRORS[404]},
+    )
     def get(self, request, pk):
         execution = policy_for(WorkflowExecution).visible_to(request.user).filter(pk=pk).values("pk").first()
         if execution is None:

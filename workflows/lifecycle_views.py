@@ -7,6 +7,8 @@ behaviour in `workflows.services`, domain errors turned into 4xx JSON with a mes
 from __future__ import annotations
 
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -46,10 +48,21 @@ def deployment_payload(deployment: Deployment) -> dict:
     }
 
 
+ERRORS = {
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description="bad input; `detail` names the problem, `field` the field"),
+    403: OpenApiResponse(OpenApiTypes.OBJECT, description="visible but not yours to change"),
+    404: OpenApiResponse(OpenApiTypes.OBJECT, description="no such row, or not visible to you"),
+}
+
+
 class AgentDeployView(APIView):
     """POST /api/v1/agents/{id}/deploy/ {"trigger_config": {...}?} → 201 with the deployment
     (status `deployed`, or `failed` with n8n's message in `error_message`)."""
 
+    @extend_schema(
+        operation_id="agents_deploy", tags=["agents"], request=OpenApiTypes.OBJECT,
+        responses={201: OpenApiResponse(OpenApiTypes.OBJECT, description="the new deployment"), **ERRORS},
+    )
     def post(self, request, pk):
         agent = editable_row(Agent, request.user, pk)
         if agent is None:
@@ -67,6 +80,14 @@ class AgentDeployView(APIView):
 class DeploymentStopView(APIView):
     """POST /api/v1/deployments/{id}/stop/ → 200; 409 when the deployment is not live."""
 
+    @extend_schema(
+        operation_id="deployments_stop", tags=["deployments"], request=None,
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="the stopped deployment"), **ERRORS,
+            409: OpenApiResponse(OpenApiTypes.OBJECT, description="the deployment is not live"),
+            502: OpenApiResponse(OpenApiTypes.OBJECT, description="n8n refused to unpublish"),
+        },
+    )
     def post(self, request, pk):
         deployment = editable_row(Deployment, request.user, pk)
         if deployment is None:
@@ -87,6 +108,16 @@ class N8nHookView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        operation_id="hooks_n8n", tags=["hooks"], auth=[], request=OpenApiTypes.OBJECT,
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="replay of a recorded execution"),
+            201: OpenApiResponse(OpenApiTypes.OBJECT, description="execution recorded"),
+            400: ERRORS[400], 401: OpenApiResponse(OpenApiTypes.OBJECT, description="bad or stale signature"),
+            404: OpenApiResponse(OpenApiTypes.OBJECT, description="unknown workflow"),
+            413: OpenApiResponse(OpenApiTypes.OBJECT, description="body too large"),
+        },
+    )
     def post(self, request):
         django_request = request._request
         length = django_request.META.get("CONTENT_LENGTH") or "0"

@@ -155,8 +155,10 @@ SEED_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
 
 # Deviations on seed columns (README): users is Django's user model with its own UUID default.
 COLUMN_DEVIATIONS = {("users", "id"): ("UUID", False, "gen_random_uuid()")}
-# Columns Django auth needs on users (not in the seed); password defaults to the unusable '!'.
+# Columns not in the seed: Django auth's on users (password defaults to the unusable '!'), and
+# the per-workflow HMAC secret of the n8n callback.
 EXTRA_COLUMNS = {
+    "workflows": {"webhook_secret": ("VARCHAR(255)", True, None)},
     "users": {
         "password": ("VARCHAR(128)", False, "'!'"),
         "last_login": ("TIMESTAMPTZ", True, None),
