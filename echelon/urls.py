@@ -9,4 +9,5 @@ admin.site.index_title = "Platform operations"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("monitoring.api.urls")),  # before any router include (explicit paths win)
 ]
