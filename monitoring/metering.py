@@ -33,7 +33,8 @@ from decimal import Decimal
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DataError, IntegrityError, connection, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -80,13 +81,19 @@ def normalize_route(route: str) -> str:
 # --- prices -----------------------------------------------------------------------------------
 _prices_cache: tuple[int, dict[str, Decimal]] | None = None
 ZERO = Decimal("0.0000")
+MAX_PRICE = Decimal(10_000)
 
 
 def _parsed_prices() -> dict[str, Decimal]:
     global _prices_cache
     table = settings.ECHELON_API_PRICES
     if _prices_cache is None or _prices_cache[0] != id(table):
-        _prices_cache = (id(table), {key: Decimal(str(value)).quantize(ZERO) for key, value in table.items()})
+        parsed = {key: Decimal(str(value)).quantize(ZERO) for key, value in table.items()}
+        bad = [key for key, price in parsed.items() if not ZERO <= price < MAX_PRICE]
+        if bad:
+            raise ImproperlyConfigured(f"ECHELON_API_PRICES: prices must be in [0, 10000) (cost_usd is "
+                                       f"DECIMAL(8,4)): {', '.join(bad)}")
+        _prices_cache = (id(table), parsed)
     return _prices_cache[1]
 
 
@@ -156,6 +163,12 @@ class UsageRecorder:
                 return total
             try:
                 total += write_rows(batch)
+            except (DataError, IntegrityError):
+                # The rows themselves are bad (should not happen: the middleware bounds every
+                # field); retrying would block every later row, so the batch is dropped.
+                self.failed_batches += 1
+                self.dropped += len(batch)
+                logger.exception("api_usage: a batch of %d rows was rejected and dropped", len(batch))
             except Exception:
                 self.failed_batches += 1
                 self._requeue(batch)
@@ -253,7 +266,9 @@ def write_rows(rows: list) -> int:
             " method varchar(10), status_code integer, response_time_ms integer, cost_usd numeric(8,4),"
             " created_at timestamptz)"
         )
-        with cursor.copy(f"COPY {_INCOMING} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        # wrap_database_errors: COPY raises psycopg's errors, not Django's.
+        copy_sql = f"COPY {_INCOMING} ({', '.join(COLUMNS)}) FROM STDIN"
+        with connection.wrap_database_errors, cursor.copy(copy_sql) as copy:
             for row in rows:
                 copy.write_row((*row[:7], to_time(row[7], UTC)))
         cursor.execute(

@@ -64,7 +64,7 @@ def record_request(request, status_code: int, started_at: float, elapsed: float)
         agent_id = _agent_id(request, endpoint, match.kwargs)
     else:
         endpoint, agent_id = UNMATCHED_ENDPOINT, None
-    method = request.method
+    method = request.method[:10]  # any token is a valid HTTP method; the column holds 10 characters
     recorder.record(
         _user_id(request), agent_id, endpoint, method, status_code,
         int(elapsed * 1000 + 0.5), price_for(method, endpoint), started_at,

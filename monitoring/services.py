@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
@@ -49,10 +49,15 @@ def agent_metrics_ingest(*, user, rows: list) -> int:
     if errors:
         errors.sort(key=lambda error: error["index"])
         raise MetricRowsInvalid(errors)
-    with transaction.atomic(), connection.cursor() as cursor, gc_paused():
-        with cursor.copy(f"COPY agent_metrics ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
-            for row in clean:
-                copy.write_row(row)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor, gc_paused():
+            with connection.wrap_database_errors, cursor.copy(
+                f"COPY agent_metrics ({', '.join(COPY_COLUMNS)}) FROM STDIN"
+            ) as copy:
+                for row in clean:
+                    copy.write_row(row)
+    except IntegrityError:  # an agent deleted between the check and the COPY
+        raise MetricRowsInvalid([], "An agent of these rows was deleted meanwhile; nothing was written.") from None
     return len(clean)
 
 
@@ -63,7 +68,9 @@ def _percent(part: int, whole: int) -> Decimal:
     return (Decimal(part * 100) / Decimal(whole)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
-def agent_metrics_record_derived(*, since: datetime, until: datetime | None = None, agent_ids=None) -> list[AgentMetric]:
+def agent_metrics_record_derived(
+    *, since: datetime, until: datetime | None = None, agent_ids=None
+) -> list[AgentMetric]:
     """Record `success_rate` (percent) and `response_time` (ms) per agent from its executions.
 
     Window: executions started in [since, until). success_rate = success / (success + error),

@@ -56,5 +56,6 @@ def window(params, bucket: str) -> tuple[datetime, datetime]:
     if since >= until:
         raise bad("from", "must be before to")
     if (until - since).total_seconds() / BUCKET_SECONDS[bucket] > MAX_BUCKETS:
-        raise bad("from", f"the window spans more than {MAX_BUCKETS} {bucket} buckets; narrow it or use a larger bucket")
+        raise bad("from", f"the window spans more than {MAX_BUCKETS} {bucket} buckets; "
+                          "narrow it or use a larger bucket")
     return since, until

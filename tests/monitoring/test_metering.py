@@ -143,3 +143,49 @@ def test_flush_writes_in_batches(user, settings):
         recorder.record(user.pk, None, "/api/v1/x/", "GET", 200, 1, Decimal("0"), time.time())
     assert len(flushed_rows()) == 20
     assert recorder.pending() == 0
+
+
+def test_a_batch_the_database_rejects_is_dropped_and_later_rows_still_flow(user):
+    dropped = recorder.dropped
+    recorder.record(user.pk, None, "/api/v1/x/", "GET", 200, 1, Decimal("123456.0"), time.time())  # > DECIMAL(8,4)
+    assert metering.flush() == 0
+    assert recorder.dropped - dropped == 1
+    recorder.record(user.pk, None, "/api/v1/x/", "GET", 200, 1, Decimal("0"), time.time())
+    assert len(flushed_rows()) == 1
+
+
+def test_an_overlong_method_is_cut_to_the_column(client_for, user):
+    client_for(user).generic("PROPFINDEXTENDED", "/api/v1/agents/")
+    [row] = flushed_rows()
+    assert (row.method, row.status_code) == ("PROPFINDEX", 405)
+
+
+def test_prices_outside_the_column_range_are_a_configuration_error(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.ECHELON_API_PRICES = {"/api/v1/x/": "10000"}
+    with pytest.raises(ImproperlyConfigured, match="/api/v1/x/"):
+        metering.price_for("GET", "/api/v1/x/")
+
+
+def test_the_middleware_meters_in_async_mode_too(user, rf):
+    import asyncio
+
+    from django.http import JsonResponse
+    from django.urls import resolve
+
+    from monitoring.middleware import ApiUsageMiddleware
+
+    async def view_chain(request):
+        request.user = user  # what DRF's authentication leaves on the Django request
+        return JsonResponse({"ok": True}, status=202)
+
+    middleware = ApiUsageMiddleware(view_chain)
+    agent = factories.AgentFactory(created_by=user)
+    request = rf.get(f"/api/v1/agents/{agent.pk}/")
+    request.resolver_match = resolve(request.path)
+    response = asyncio.run(middleware(request))
+    assert response.status_code == 202
+    [row] = flushed_rows()
+    assert (row.user_id, row.agent_id, row.endpoint, row.status_code) == (
+        user.pk, agent.pk, "/api/v1/agents/{id}/", 202)
