@@ -6,6 +6,7 @@ Development defaults are safe to run on a laptop; production is `DJANGO_ENV=prod
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "monitoring.middleware.ApiUsageMiddleware",  # first: times the whole request (README "Monitoring")
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -194,6 +196,30 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- Monitoring: API usage metering and rate limits by tier (README "Monitoring") ----------
+# Every /api/ request is buffered in-process and written to api_usage by a background COPY.
+ECHELON_METERING = env_bool("ECHELON_METERING", True)
+ECHELON_METERING_BACKGROUND = env_bool("ECHELON_METERING_BACKGROUND", True)  # tests flush by hand
+ECHELON_METERING_BUFFER_SIZE = int(os.environ.get("ECHELON_METERING_BUFFER_SIZE", "50000"))
+ECHELON_METERING_BATCH_SIZE = int(os.environ.get("ECHELON_METERING_BATCH_SIZE", "5000"))
+ECHELON_METERING_FLUSH_SECONDS = float(os.environ.get("ECHELON_METERING_FLUSH_SECONDS", "1.0"))
+# cost_usd per request by route pattern: "METHOD /route/" or "/route/" (any method); default 0.
+ECHELON_API_PRICES = json.loads(os.environ.get("ECHELON_API_PRICES", "null")) or {
+    "POST /api/v1/agent-metrics/bulk/": "0.0100",
+    "GET /api/v1/agent-metrics/aggregate/": "0.0010",
+    "GET /api/v1/api-usage/summary/": "0.0010",
+}
+# Requests per window by users.subscription_tier; "anonymous" applies per client IP.
+ECHELON_RATE_LIMITS = json.loads(os.environ.get("ECHELON_RATE_LIMITS", "null")) or {
+    "anonymous": {"requests": 60, "window_seconds": 60},
+    "free": {"requests": 60, "window_seconds": 60},
+    "pro": {"requests": 600, "window_seconds": 60},
+    "enterprise": {"requests": 6000, "window_seconds": 60},
+}
+ECHELON_RATE_LIMIT_WARNING_PERCENT = int(os.environ.get("ECHELON_RATE_LIMIT_WARNING_PERCENT", "80"))
+ECHELON_RATE_LIMIT_EXEMPT_PATHS = env_list("ECHELON_RATE_LIMIT_EXEMPT_PATHS", "/api/v1/hooks/")
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["monitoring.throttles.SubscriptionTierThrottle"]
 
 # --- n8n ----------------------------------------------------------------------------------
 N8N_BASE_URL = os.environ.get("N8N_BASE_URL", "")

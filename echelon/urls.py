@@ -10,4 +10,5 @@ admin.site.index_title = "Platform operations"
 urlpatterns = [
     path("", include("workflows.api_hooks")),  # lifecycle endpoints: before any router include
     path("admin/", admin.site.urls),
+    path("api/v1/", include("monitoring.api.urls")),  # before any router include (explicit paths win)
 ]

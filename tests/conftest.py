@@ -61,3 +61,22 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _isolated_metering_and_rate_limits(settings):
+    """API usage rows are buffered in-process: each test starts with an empty buffer and no
+    background flusher (tests call `monitoring.metering.flush()`, which writes inside the test's
+    transaction). Rate-limit counters live in the cache: the local-memory cache is cleared so
+    one test's requests never count against another's quota (a shared Redis is left alone)."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from monitoring.metering import recorder
+
+    settings.ECHELON_METERING_BACKGROUND = False
+    recorder.discard()
+    if isinstance(caches["default"], LocMemCache):
+        caches["default"].clear()
+    yield
+    recorder.discard()

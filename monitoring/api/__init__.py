@@ -1,0 +1,1 @@
+"""REST endpoints of monitoring: bulk metric ingestion, metric aggregates, usage summary."""
