@@ -10,7 +10,8 @@ from rest_framework.views import APIView
 
 from echelon.policy import policy_for
 from notifications.thoughts import ThoughtBatchError, execution_mind_map, thoughts_ingest
-from workflows.lifecycle_views import ERRORS, editable_row, error
+from echelon.openapi import ERRORS
+from workflows.lifecycle_views import editable_row, error
 from workflows.models import WorkflowExecution
 
 

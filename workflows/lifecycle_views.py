@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+
+from echelon.openapi import ERRORS
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -46,13 +48,6 @@ def deployment_payload(deployment: Deployment) -> dict:
         "stopped_at": deployment.stopped_at.isoformat() if deployment.stopped_at else None,
         "created_at": deployment.created_at.isoformat() if deployment.created_at else None,
     }
-
-
-ERRORS = {
-    400: OpenApiResponse(OpenApiTypes.OBJECT, description="bad input; `detail` names the problem, `field` the field"),
-    403: OpenApiResponse(OpenApiTypes.OBJECT, description="visible but not yours to change"),
-    404: OpenApiResponse(OpenApiTypes.OBJECT, description="no such row, or not visible to you"),
-}
 
 
 class AgentDeployView(APIView):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import orjson
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.models import Agent
+from echelon.openapi import ERRORS, described
 from echelon.policy import policy_for
 from monitoring.api.params import choice, optional_uuid, window
 from monitoring.models import MetricType
@@ -22,6 +25,11 @@ class AgentMetricBulkView(APIView):
     201 {"inserted": n}; 400 {"detail", "errors": [{"index", "field", "message"}]}.
     """
 
+    @extend_schema(
+        operation_id="agent_metrics_bulk", tags=["agent-metrics"], request=OpenApiTypes.OBJECT,
+        responses={201: described("{inserted: n}"), 400: described("{detail, errors: [{index, field, message}]}"),
+                   401: ERRORS[401], 429: ERRORS[429]},
+    )
     def post(self, request):
         # orjson on the raw body: DRF's parser and per-row serializers are the slow part at 10k rows.
         try:
@@ -39,6 +47,17 @@ class AgentMetricBulkView(APIView):
 class AgentMetricAggregateView(APIView):
     """GET ?metric_type=&agent=&bucket=minute|hour|day&from=&to= → count/avg/min/max/p95 per bucket."""
 
+    @extend_schema(
+        operation_id="agent_metrics_aggregate", tags=["agent-metrics"],
+        parameters=[
+            OpenApiParameter("metric_type", str, enum=MetricType.values, required=True),
+            OpenApiParameter("agent", OpenApiTypes.UUID),
+            OpenApiParameter("bucket", str, enum=list(BUCKETS)),
+            OpenApiParameter("from", OpenApiTypes.DATETIME), OpenApiParameter("to", OpenApiTypes.DATETIME),
+        ],
+        responses={200: described("count, avg, min, max, p95 per bucket"), 400: ERRORS[400], 401: ERRORS[401],
+                   404: ERRORS[404], 429: ERRORS[429]},
+    )
     def get(self, request):
         params = request.query_params
         metric_type = choice(params, "metric_type", MetricType.values)
@@ -61,6 +80,15 @@ class AgentMetricAggregateView(APIView):
 class ApiUsageSummaryView(APIView):
     """GET ?bucket=day|hour&from=&to= → the caller's API usage per bucket (superusers: everyone's)."""
 
+    @extend_schema(
+        operation_id="api_usage_summary", tags=["api-usage"],
+        parameters=[
+            OpenApiParameter("bucket", str, enum=["hour", "day"]),
+            OpenApiParameter("from", OpenApiTypes.DATETIME), OpenApiParameter("to", OpenApiTypes.DATETIME),
+        ],
+        responses={200: described("requests, errors, p50/p95 and cost per bucket, by endpoint and agent"),
+                   400: ERRORS[400], 401: ERRORS[401], 429: ERRORS[429]},
+    )
     def get(self, request):
         params = request.query_params
         bucket = choice(params, "bucket", ("hour", "day"), default="day")
