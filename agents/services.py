@@ -32,3 +32,47 @@ def agent_set_status(*, agent: Agent, status: str, actor=None) -> bool:
         sender=Agent, agent=locked, old_status=old_status, new_status=status, actor=actor
     )
     return True
+
+
+def _deep_merge(base: dict, overrides: dict) -> dict:
+    """Nested objects merge key by key; any other value in `overrides` replaces the base's."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@transaction.atomic
+def agent_create(*, actor, name: str, type: str, team=None, **fields) -> Agent:
+    """Create an agent owned by `actor` (a new agent's status is set directly: no change yet)."""
+    return Agent.objects.create(created_by=actor, name=name, type=type, team=team, **fields)
+
+
+@transaction.atomic
+def agent_update(*, agent: Agent, actor, **fields) -> Agent:
+    """Change an agent's fields; a new `status` goes through `agent_set_status` (one signal)."""
+    status = fields.pop("status", None)
+    if fields:
+        for name, value in fields.items():
+            setattr(agent, name, value)
+        agent.save(update_fields=list(fields))
+    if status is not None:
+        agent_set_status(agent=agent, status=status, actor=actor)
+    return agent
+
+
+@transaction.atomic
+def agent_create_from_template(*, template, actor, name: str | None = None, team=None,
+                               description: str | None = None, config: dict | None = None) -> Agent:
+    """Instantiate `template`: its type, and its `default_config` deep-merged with `config`."""
+    return agent_create(
+        actor=actor,
+        name=name or template.name,
+        type=template.type,
+        team=team,
+        description=template.description if description is None else description,
+        config=_deep_merge(template.default_config or {}, config or {}),
+    )

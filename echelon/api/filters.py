@@ -1,0 +1,38 @@
+"""FilterSet base: invalid filter values are a 400, related ids filter within visible rows.
+
+DjangoFilterBackend raises a DRF ValidationError (400) when the filterset's form is invalid,
+so a bad choice, a malformed uuid or date are reported with the field name. Filters on
+related rows use plain UUID filters on the already-restricted queryset: another user's id
+just matches nothing, it is never looked up on its own.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django_filters import rest_framework as filters
+from rest_framework.exceptions import ValidationError
+
+
+class StrictFilterSet(filters.FilterSet):
+    """Unknown query parameters are ignored (pagination, ordering), but bad values are 400."""
+
+    @property
+    def qs(self):
+        if self.is_bound and not self.is_valid():
+            raise ValidationError(self.errors)
+        return super().qs
+
+
+def related_id(field_name: str, help_text: str = "") -> django_filters.UUIDFilter:
+    """Filter by the id of a related row; the queryset is already limited to readable rows."""
+    return django_filters.UUIDFilter(field_name=field_name, help_text=help_text or f"Id of the {field_name}.")
+
+
+def time_range(field_name: str, label: str) -> tuple[filters.IsoDateTimeFilter, filters.IsoDateTimeFilter]:
+    """`<label>_after` (inclusive) and `<label>_before` (exclusive) ISO-8601 filters on a timestamp."""
+    return (
+        filters.IsoDateTimeFilter(field_name=field_name, lookup_expr="gte",
+                                  help_text=f"{field_name} at or after this ISO-8601 time."),
+        filters.IsoDateTimeFilter(field_name=field_name, lookup_expr="lt",
+                                  help_text=f"{field_name} before this ISO-8601 time."),
+    )
