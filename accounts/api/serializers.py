@@ -37,6 +37,7 @@ class TeamRoleSerializer(serializers.ModelSerializer):
         model = UserRole
         fields = ["id", "team", "user", "role", "granted_by", "granted_at"]
         read_only_fields = ["id", "granted_by", "granted_at"]
+        validators = []  # `role_grant` answers a duplicate membership with a 409 and a message
 
     def get_fields(self):
         fields = super().get_fields()

@@ -57,6 +57,12 @@ class TeamRoleViewSet(PolicyViewSet):
     ordering = ["granted_at", "id"]
     owner_field = "granted_by"
 
+    def ensure_editable(self, instance):
+        # An admin stepping down edits their own row out of their reach; that is the point.
+        if instance.user_id == self.request.user.pk:
+            return
+        super().ensure_editable(instance)
+
     def perform_destroy(self, instance):
         with transaction.atomic():
             role_revoke(membership=instance, actor=self.request.user)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django_filters import rest_framework as filters
 
 from agents.models import Agent, AgentStatus, AgentTemplate, AgentType
-from echelon.api.filters import StrictFilterSet, related_id, time_range
+from echelon.api.filters import StrictBooleanFilter, StrictFilterSet, related_id, time_range
 
 
 class AgentFilterSet(StrictFilterSet):
@@ -13,7 +13,7 @@ class AgentFilterSet(StrictFilterSet):
     status = filters.MultipleChoiceFilter(choices=AgentStatus.choices, help_text="One or more statuses.")
     team = related_id("team")
     created_by = related_id("created_by", "Id of the owner.")
-    no_team = filters.BooleanFilter(field_name="team", lookup_expr="isnull", help_text="true: agents in no team.")
+    no_team = StrictBooleanFilter(field_name="team", lookup_expr="isnull", help_text="true: agents in no team.")
     created_after, created_before = time_range("created_at", "created")
     updated_after, updated_before = time_range("updated_at", "updated")
 
@@ -24,7 +24,7 @@ class AgentFilterSet(StrictFilterSet):
 
 class AgentTemplateFilterSet(StrictFilterSet):
     type = filters.MultipleChoiceFilter(choices=AgentType.choices)
-    is_public = filters.BooleanFilter()
+    is_public = StrictBooleanFilter()
     created_by = related_id("created_by", "Id of the author.")
     created_after, created_before = time_range("created_at", "created")
 

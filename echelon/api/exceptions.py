@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -63,6 +64,10 @@ def api_exception_handler(exc, context):
         exc = Conflict(str(exc))
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    elif isinstance(exc, (ProtectedError, RestrictedError)):
+        rows = getattr(exc, "protected_objects", None) or getattr(exc, "restricted_objects", ())
+        blockers = sorted({str(obj._meta.verbose_name_plural) for obj in rows})
+        exc = Conflict(f"Cannot delete this row: related {', '.join(blockers)} still reference it.")
     elif isinstance(exc, IntegrityError):
         # A constraint caught what validation missed (e.g. a concurrent duplicate): the client's
         # request clashes with stored rows.

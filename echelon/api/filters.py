@@ -9,7 +9,10 @@ just matches nothing, it is never looked up on its own.
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 
@@ -36,3 +39,22 @@ def time_range(field_name: str, label: str) -> tuple[filters.IsoDateTimeFilter, 
         filters.IsoDateTimeFilter(field_name=field_name, lookup_expr="lt",
                                   help_text=f"{field_name} before this ISO-8601 time."),
     )
+
+
+class StrictBooleanField(forms.Field):
+    """`true`/`false` (or 1/0); anything else is invalid instead of silently ignored."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError("Must be true or false.", code="invalid")
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(django_filters.Filter):
+    field_class = StrictBooleanField

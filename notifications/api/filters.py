@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from django_filters import rest_framework as filters
 
-from echelon.api.filters import StrictFilterSet, related_id, time_range
+from echelon.api.filters import StrictBooleanFilter, StrictFilterSet, related_id, time_range
 from notifications.models import AgentThought, NodeType, Notification, NotificationType, Priority
 
 
 class NotificationFilterSet(StrictFilterSet):
     type = filters.MultipleChoiceFilter(choices=NotificationType.choices)
     priority = filters.MultipleChoiceFilter(choices=Priority.choices)
-    unread = filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", help_text="true: unread only.")
+    unread = StrictBooleanFilter(field_name="read_at", lookup_expr="isnull", help_text="true: unread only.")
     created_after, created_before = time_range("created_at", "created")
 
     class Meta:

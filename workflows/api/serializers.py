@@ -36,6 +36,7 @@ class DeploymentSerializer(CreateOnlyAgentMixin, serializers.ModelSerializer):
             "error_message", "deployed_at", "stopped_at", "created_at",
         ]
         read_only_fields = ["id", "version", "status", "error_message", "deployed_at", "stopped_at", "created_at"]
+        validators = []  # the version is assigned by `deployment_create` under a lock
 
     def create(self, validated_data):
         return deployment_create(actor=self.context["request"].user, **validated_data)
