@@ -13,16 +13,17 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import mixins, viewsets
+from rest_framework import filters, mixins, viewsets
 from rest_framework.exceptions import PermissionDenied
 
+from echelon.api.filters import FilterBackend
 from echelon.policy import policy_for
 
 
 # Cursor-paginated views order by their timestamp only (a client-chosen ordering would break
 # the cursor), so they take filters but no `?ordering=`.
-TIME_SERIES_FILTERS = [DjangoFilterBackend]
+TIME_SERIES_FILTERS = [FilterBackend]
+CATALOGUE_FILTERS = [FilterBackend, filters.SearchFilter, filters.OrderingFilter]
 
 
 class PolicyMixin:
@@ -31,6 +32,7 @@ class PolicyMixin:
     edit_actions: frozenset[str] = frozenset({"update", "partial_update"})
     delete_actions: frozenset[str] = frozenset({"destroy"})
     owner_field: str | None = None
+    filter_backends = CATALOGUE_FILTERS
 
     @property
     def policy(self):

@@ -52,6 +52,7 @@ def test_dashboard_row_keys_match_the_agent_list(world):
     listed = client.get("/api/v1/agents/").json()["results"][0]
     dashboard = client.get("/api/v1/agents/dashboard/").json()[0]
     assert set(dashboard) == set(listed) | {"latest_deployment", "latest_workflow"}
+    assert {k: dashboard[k] for k in listed} == listed  # same values, same formats (timestamps)
 
 
 def test_list_fast_path_matches_the_serializer(world):
