@@ -10,6 +10,7 @@ from __future__ import annotations
 import orjson
 import psycopg
 from django.db import connections
+from django.utils.functional import cached_property
 from django.db.models import OuterRef, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast, JSONObject
 
@@ -44,20 +45,30 @@ def _fragment(text):
 
 class AgentRows:
     """An agent queryset turned into API rows: `.queryset` yields tuples (lazy, sliceable, so
-    a paginator can count and slice it); `.dicts(tuples)` names them and embeds the JSON."""
+    a paginator can count and slice it); `.dicts(tuples)` names them and embeds the JSON.
 
-    def __init__(self, queryset: QuerySet, *, with_total: bool = False, **json_subqueries: Subquery):
-        columns = [(name, Cast(column, TextField()) if is_json else column, is_json)
+    `source` is a queryset, or a function returning one: then it is only built if `.queryset`
+    is used (a memoized-SQL hit never needs it).
+    """
+
+    def __init__(self, source, *, with_total: bool = False, **json_subqueries: Subquery):
+        self._source, self._with_total, self._json_subqueries = source, with_total, json_subqueries
+        json_flags = [is_json for _, _, is_json in AGENT_COLUMNS] + [True] * len(json_subqueries)
+        self.names = [name for name, _, _ in AGENT_COLUMNS] + list(json_subqueries)
+        self.json_at = [i for i, is_json in enumerate(json_flags) if is_json]
+
+    @cached_property
+    def queryset(self) -> QuerySet:
+        queryset = self._source() if callable(self._source) else self._source
+        columns = [(name, Cast(column, TextField()) if is_json else column)
                    for name, column, is_json in AGENT_COLUMNS]
-        columns += [(name, Subquery(sub.query, output_field=TextField()), True)
-                    for name, sub in json_subqueries.items()]
-        if with_total:  # last column: the number of rows of the whole (unsliced) queryset
-            columns.append(("_total", CountOf(queryset.order_by().values("pk")), False))
-        self.names = [name for name, _, _ in columns if name != "_total"]
-        self.json_at = [i for i, (_, _, is_json) in enumerate(columns) if is_json]
-        aliases = {f"_{name}": expr for name, expr, _ in columns if not isinstance(expr, str)}
-        fields = [expr if isinstance(expr, str) else f"_{name}" for name, expr, _ in columns]
-        self.queryset = queryset.annotate(**aliases).values_list(*fields)
+        columns += [(name, Subquery(sub.query, output_field=TextField()))
+                    for name, sub in self._json_subqueries.items()]
+        if self._with_total:  # last column: the number of rows of the whole (unsliced) queryset
+            columns.append(("_total", CountOf(queryset.order_by().values("pk"))))
+        aliases = {f"_{name}": expr for name, expr in columns if not isinstance(expr, str)}
+        fields = [expr if isinstance(expr, str) else f"_{name}" for name, expr in columns]
+        return queryset.annotate(**aliases).values_list(*fields)
 
     def dicts(self, tuples) -> list[dict]:
         names, json_at, rows = self.names, self.json_at, []

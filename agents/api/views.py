@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
@@ -17,6 +18,7 @@ from agents.api.serializers import (
 from agents.models import Agent, AgentStatus, AgentTemplate
 from agents.selectors import AgentRows, agent_dashboard
 from agents.services import agent_create_from_template, agent_set_status
+from echelon.db.sqlmemo import compile_for_user
 from echelon.api.pagination import CataloguePagination, CountedPagePagination
 from echelon.api.responses import ORJSONResponse
 from echelon.api.schema import ErrorSerializer
@@ -48,14 +50,30 @@ class AgentViewSet(PolicyViewSet):
     def list(self, request, *args, **kwargs):
         # Hot path: plain rows + orjson instead of the ModelSerializer (same JSON shape), and
         # the total counted in the page's query (see docs/performance.md, bench/bench_api.py).
-        rows = AgentRows(self.filter_queryset(self.get_queryset()), with_total=True)
-        page = self.paginator.paginate_counted(rows.queryset, request, view=self)
+        rows = AgentRows(lambda: self.filter_queryset(self.get_queryset()), with_total=True)
+        source = rows.queryset
+        if request.query_params.keys() <= {"page", "page_size"}:
+            source = self._memoized_page(rows)
+        page = self.paginator.paginate_counted(source, request, view=self)
         return ORJSONResponse({
             "count": self.paginator.page.paginator.count,
             "next": self.paginator.get_next_link(),
             "previous": self.paginator.get_previous_link(),
             "results": rows.dicts(page),
         })
+
+    def _memoized_page(self, rows):
+        """The unfiltered page query, compiled once per (superuser?, offset, limit)."""
+        user = self.request.user
+
+        def fetch(offset, limit):
+            key = ("agents.list", bool(user.is_superuser), offset, limit)
+            sql, params = compile_for_user(key, user, lambda: rows.queryset[offset:offset + limit])
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchall()
+
+        return fetch
 
     @extend_schema(
         summary="Dashboard: every agent you may read with its latest deployment and workflow counters.",

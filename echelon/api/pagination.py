@@ -46,7 +46,10 @@ class CountedPagePagination(CataloguePagination):
     """
 
     def paginate_counted(self, queryset, request, view=None) -> list:
-        """`queryset` yields tuples whose last item is the total; returns the page's tuples."""
+        """`queryset` yields tuples whose last item is the total; returns the page's tuples.
+
+        `queryset` may also be a function `(offset, limit) -> rows` (e.g. memoized SQL).
+        """
         self.request = request
         page_size = self.get_page_size(request)
         raw = request.query_params.get(self.page_query_param) or "1"
@@ -57,7 +60,7 @@ class CountedPagePagination(CataloguePagination):
         except ValueError:
             raise NotFound(self.invalid_page_message.format(page_number=raw, message="That page number is not valid.")) from None
         offset = (number - 1) * page_size
-        rows = list(queryset[offset:offset + page_size])
+        rows = queryset(offset, page_size) if callable(queryset) else list(queryset[offset:offset + page_size])
         if not rows and number > 1:
             raise NotFound(self.invalid_page_message.format(page_number=raw, message="That page contains no results."))
         paginator = self.django_paginator_class([], page_size)
