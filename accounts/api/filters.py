@@ -32,6 +32,8 @@ class TeamRoleFilterSet(StrictFilterSet):
 
 class UserFilterSet(StrictFilterSet):
     team = related_id("roles__team", "Members of this team.")
+    created_after, created_before = time_range("created_at", "created")
+    updated_after, updated_before = time_range("updated_at", "updated")
 
     class Meta:
         model = User

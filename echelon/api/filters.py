@@ -13,6 +13,7 @@ from django import forms
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from rest_framework import filters as drf_filters
 from rest_framework.exceptions import ValidationError
 
 
@@ -69,3 +70,12 @@ class FilterBackend(filters.DjangoFilterBackend):
         if filterset_class is None or request.query_params.keys().isdisjoint(filterset_class.base_filters):
             return queryset
         return super().filter_queryset(request, queryset, view)
+
+
+class SearchFilter(drf_filters.SearchFilter):
+    """`?search=`; a bad value is reported under the `search` field like other filters."""
+
+    def get_search_terms(self, request):
+        if "\x00" in request.query_params.get(self.search_param, ""):
+            raise ValidationError({self.search_param: ["Null characters are not allowed."]})
+        return super().get_search_terms(request)
