@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import connection
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
@@ -16,7 +15,7 @@ from agents.api.serializers import (
     AgentTemplateSerializer,
 )
 from agents.models import Agent, AgentStatus, AgentTemplate
-from agents.selectors import AgentRows, agent_dashboard
+from agents.selectors import AgentRows, agent_dashboard, fetch_rows
 from agents.services import agent_create_from_template, agent_set_status
 from echelon.db.sqlmemo import compile_for_user
 from echelon.api.pagination import CataloguePagination, CountedPagePagination
@@ -51,9 +50,10 @@ class AgentViewSet(PolicyViewSet):
         # Hot path: plain rows + orjson instead of the ModelSerializer (same JSON shape), and
         # the total counted in the page's query (see docs/performance.md, bench/bench_api.py).
         rows = AgentRows(lambda: self.filter_queryset(self.get_queryset()), with_total=True)
-        source = rows.queryset
         if request.query_params.keys() <= {"page", "page_size"}:
             source = self._memoized_page(rows)
+        else:
+            source = rows.queryset
         page = self.paginator.paginate_counted(source, request, view=self)
         return ORJSONResponse({
             "count": self.paginator.page.paginator.count,
@@ -69,9 +69,7 @@ class AgentViewSet(PolicyViewSet):
         def fetch(offset, limit):
             key = ("agents.list", bool(user.is_superuser), offset, limit)
             sql, params = compile_for_user(key, user, lambda: rows.queryset[offset:offset + limit])
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                return cursor.fetchall()
+            return fetch_rows(sql, params)
 
         return fetch
 
