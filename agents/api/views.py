@@ -18,6 +18,7 @@ from agents.models import Agent, AgentStatus, AgentTemplate
 from agents.selectors import AgentRows, agent_dashboard, fetch_rows
 from agents.services import agent_create_from_template, agent_set_status
 from echelon.db.sqlmemo import compile_for_user
+from echelon.policy import is_signed_in
 from echelon.api.pagination import CataloguePagination, CountedPagePagination
 from echelon.api.responses import ORJSONResponse
 from echelon.api.schema import ErrorSerializer
@@ -50,7 +51,7 @@ class AgentViewSet(PolicyViewSet):
         # Hot path: plain rows + orjson instead of the ModelSerializer (same JSON shape), and
         # the total counted in the page's query (see docs/performance.md, bench/bench_api.py).
         rows = AgentRows(lambda: self.filter_queryset(self.get_queryset()), with_total=True)
-        if request.query_params.keys() <= {"page", "page_size"}:
+        if request.query_params.keys() <= {"page", "page_size"} and is_signed_in(request.user):
             source = self._memoized_page(rows)
         else:
             source = rows.queryset
