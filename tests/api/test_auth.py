@@ -143,3 +143,11 @@ def test_a_demotion_takes_effect_on_the_next_request(world):
     assert client.patch(url, {"description": "ok"}, format="json").status_code == 200
     UserRole.objects.filter(user=world["manager"], team=world["team"]).update(role="viewer")
     assert client.patch(url, {"description": "again"}, format="json").status_code == 403
+
+
+def test_losing_a_role_empties_the_agent_list_on_the_next_request(world):
+    """The agent list's memoized SQL reads memberships at query time, like every other path."""
+    client = client_as(world["viewer"])
+    assert [r["id"] for r in client.get("/api/v1/agents/").json()["results"]] == [str(world["agent_team"].pk)]
+    UserRole.objects.filter(user=world["viewer"]).delete()
+    assert client.get("/api/v1/agents/").json() == {"count": 0, "next": None, "previous": None, "results": []}
