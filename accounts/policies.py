@@ -44,7 +44,7 @@ class TeamPolicy(RowPolicy):
 
 @register
 class UserRolePolicy(RowPolicy):
-    """Members of a team read its roles; the team's admins grant and revoke them."""
+    """Members of a team read its roles; the team's admins grant and revoke them; members leave."""
 
     model = UserRole
 
@@ -53,6 +53,10 @@ class UserRolePolicy(RowPolicy):
 
     def writers(self, user) -> Q:
         return Q(team_id__in=member_team_ids(user, roles=("admin",)))
+
+    def deleters(self, user) -> Q:
+        # Team admins revoke roles; any member may leave (delete their own role).
+        return self.writers(user) | Q(user_id=user.pk, team_id__isnull=False)
 
     def audience(self, row) -> Audience:
         # The member concerned hears about its own role even after losing it.

@@ -5,19 +5,17 @@ from __future__ import annotations
 from django.db.models import Q
 
 from agents.models import Agent, AgentTemplate
-from echelon.policy import MANAGER_ROLES, Audience, RowPolicy, _ids, member_team_ids, register
+from echelon.policy import MANAGER_ROLES, Audience, RowPolicy, _ids, in_member_teams, register
 
 
 def agent_readers(user, prefix: str = "") -> Q:
     """Seed: the owner, and any member of the agent's team. `prefix` reaches an agent via a FK."""
-    return Q(**{f"{prefix}created_by": user.pk}) | Q(**{f"{prefix}team_id__in": member_team_ids(user)})
+    return Q(**{f"{prefix}created_by": user.pk}) | in_member_teams(f"{prefix}team_id", user)
 
 
 def agent_writers(user, prefix: str = "") -> Q:
     """Seed: the owner. Extension: the team's admins and agent managers."""
-    return Q(**{f"{prefix}created_by": user.pk}) | Q(
-        **{f"{prefix}team_id__in": member_team_ids(user, roles=MANAGER_ROLES)}
-    )
+    return Q(**{f"{prefix}created_by": user.pk}) | in_member_teams(f"{prefix}team_id", user, MANAGER_ROLES)
 
 
 @register

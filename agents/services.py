@@ -53,24 +53,49 @@ class TemplateTeamError(PermissionError):
 
 
 @transaction.atomic
+def agent_create(*, actor, name: str, type: str, team=None, **fields) -> Agent:
+    """Create an agent owned by `actor` (a new agent's status is set directly: no change yet)."""
+    return Agent.objects.create(created_by=actor, name=name, type=type, team=team, **fields)
+
+
+@transaction.atomic
+def agent_update(*, agent: Agent, actor, **fields) -> Agent:
+    """Change an agent's fields. A new `status` goes through `agent_set_status` (one signal);
+    `config` / `deployment_config` go through `agent_update_config` (auto-redeploy)."""
+    status = fields.pop("status", None)
+    configs = {key: fields.pop(key) for key in ("config", "deployment_config") if key in fields}
+    if fields:
+        for name, value in fields.items():
+            setattr(agent, name, value)
+        agent.save(update_fields=list(fields))
+    if configs:
+        updated, _ = agent_update_config(agent=agent, actor=actor, **configs)
+        agent.config, agent.deployment_config = updated.config, updated.deployment_config
+        agent.updated_at = updated.updated_at
+    if status is not None:
+        agent_set_status(agent=agent, status=status, actor=actor)
+    return agent
+
+
+@transaction.atomic
 def agent_create_from_template(*, template: AgentTemplate, actor, name: str | None = None,
-                               description: str | None = None, overrides: dict | None = None,
+                               description: str | None = None, config: dict | None = None,
                                team=None) -> Agent:
     """A new agent owned by `actor` with the template's type and `default_config` deep-merged
-    with `overrides`, in `team` when given (the actor must be its admin or agent manager)."""
+    with `config`, in `team` when given (the actor must be its admin or agent manager)."""
     from accounts.models import UserRole
     from echelon.policy import MANAGER_ROLES
 
     if team is not None and not getattr(actor, "is_superuser", False):
         if not UserRole.objects.filter(user_id=actor.pk, team_id=team.pk, role__in=MANAGER_ROLES).exists():
             raise TemplateTeamError(f"You are not an admin or agent manager of team {team.pk}")
-    return Agent.objects.create(
+    return agent_create(
+        actor=actor,
         name=name or template.name,
-        description=template.description if description is None else description,
         type=template.type,
-        config=deep_merge(template.default_config or {}, overrides or {}),
-        created_by=actor,
         team=team,
+        description=template.description if description is None else description,
+        config=deep_merge(template.default_config or {}, config or {}),
     )
 
 

@@ -1,31 +1,60 @@
-"""`python -m bench [NAME ...]`: run every `bench/bench_*.py` (or those named) and print one table.
-
-Each module exposes `run() -> list[dict]` with keys name, value, baseline, ratio, target,
-passed, unit. Exit status 1 when a result misses its target.
-"""
+"""`python -m bench [NAME ...]`: run the benchmark modules (all, or those whose name contains
+one of NAME) against the bench database and print one table of ratios."""
 
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
-from pathlib import Path
+import time
+
+
+def discover(filters: list[str]) -> list[str]:
+    import bench
+
+    names = sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_"))
+    return [n for n in names if not filters or any(f in n for f in filters)]
+
+
+def format_table(results: list[dict]) -> str:
+    header = ("benchmark", "value", "baseline", "ratio", "target", "unit", "ok")
+    rows = [header] + [
+        (
+            r["name"], f"{r['value']:.4g}", f"{r['baseline']:.4g}", f"{r['ratio']:.2f}x", str(r["target"]),
+            r["unit"], "PASS" if r["passed"] else "FAIL",
+        )
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
 
 
 def main(argv: list[str]) -> int:
-    names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_"))
-    if argv:
-        names = [n for n in names if n in argv or n.removeprefix("bench_") in argv]
-    results = []
-    for name in names:
+    from bench.database import use_bench_database
+
+    use_bench_database()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "echelon.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    results: list[dict] = []
+    for name in discover(argv):
+        started = time.perf_counter()
         print(f"running {name} ...", flush=True)
-        results.extend(importlib.import_module(f"bench.{name}").run())
-    header = ("benchmark", "value", "baseline", "ratio", "target", "ok")
-    rows = [(r["name"], f"{r['value']:,.1f} {r['unit']}", f"{r['baseline']:,.1f} {r['unit']}", f"{r['ratio']:.2f}x",
-             f">= {r['target']}x", "yes" if r["passed"] else "NO") for r in results]
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, tuple("-" * w for w in widths), *rows]:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+        module = importlib.import_module(f"bench.{name}")
+        results.extend(module.run())
+        print(f"  {name} took {time.perf_counter() - started:.1f} s", flush=True)
+    if not results:
+        print("no benchmark matched", argv, file=sys.stderr)
+        return 2
+    print()
+    print(format_table(results))
     return 0 if all(r["passed"] for r in results) else 1
 
 

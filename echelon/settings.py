@@ -172,7 +172,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "echelon.api.schema.EchelonAutoSchema",
+    "EXCEPTION_HANDLER": "echelon.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -195,6 +196,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Same-named choice fields on different models get distinct, readable enum names.
+    "ENUM_NAME_OVERRIDES": {
+        "AgentTypeEnum": "agents.models.AgentType",
+        "AgentStatusEnum": "agents.models.AgentStatus",
+        "NotificationTypeEnum": "notifications.models.NotificationType",
+        "DeploymentStatusEnum": "workflows.models.DeploymentStatus",
+        "ExecutionStatusEnum": "workflows.models.ExecutionStatus",
+    },
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
 }
 
 # --- Monitoring: API usage metering and rate limits by tier (README "Monitoring") ----------

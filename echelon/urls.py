@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 admin.site.site_header = "Echelon administration"
 admin.site.site_title = "Echelon admin"
@@ -10,5 +11,7 @@ admin.site.index_title = "Platform operations"
 urlpatterns = [
     path("", include("workflows.api_hooks")),  # lifecycle endpoints: before any router include
     path("admin/", admin.site.urls),
-    path("api/v1/", include("monitoring.api.urls")),  # before any router include (explicit paths win)
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("echelon.api.urls")),
 ]

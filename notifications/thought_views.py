@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from echelon.policy import policy_for
 from notifications.thoughts import ThoughtBatchError, execution_mind_map, thoughts_ingest
-from echelon.openapi import ERRORS
+from echelon.openapi import ERRORS, described
 from workflows.lifecycle_views import editable_row, error
 from workflows.models import WorkflowExecution
 
@@ -20,7 +20,7 @@ class ExecutionThoughtsView(APIView):
 
     @extend_schema(
         operation_id="workflow_executions_thoughts", tags=["workflow-executions"], request=OpenApiTypes.OBJECT,
-        responses={201: OpenApiResponse(OpenApiTypes.OBJECT, description="thoughts ingested"), **ERRORS},
+        responses={201: described("thoughts ingested"), **ERRORS},
     )
     def post(self, request, pk):
         execution = editable_row(WorkflowExecution, request.user, pk)
@@ -43,7 +43,7 @@ class ExecutionMindMapView(APIView):
 
     @extend_schema(
         operation_id="workflow_executions_mind_map", tags=["workflow-executions"],
-        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="the thought tree"), 404: ERRORS[404]},
+        responses={200: described("the thought tree"), 404: ERRORS[404]},
     )
     def get(self, request, pk):
         execution = policy_for(WorkflowExecution).visible_to(request.user).filter(pk=pk).values("pk").first()

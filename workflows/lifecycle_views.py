@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 
-from echelon.openapi import ERRORS
+from echelon.api.exceptions import error_body
+from echelon.openapi import ERRORS, described, error as error_response
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -24,8 +25,15 @@ from workflows.services import DeploymentStateError, agent_deploy, deployment_st
 from workflows.services.hooks import MAX_BODY_BYTES, HookRejected, hook_receive
 
 
+STATUS_CODES = {400: "invalid", 401: "authentication_failed", 403: "permission_denied", 404: "not_found",
+                409: "conflict", 413: "too_large", 502: "bad_gateway"}
+
+
 def error(status_code: int, detail: str, field: str | None = None, **extra) -> Response:
-    body = {"detail": detail, **({"field": field} if field else {}), **extra}
+    """The API's shared error shape (echelon.api.exceptions), with extra facts beside the message."""
+    body = error_body(code=STATUS_CODES.get(status_code, "error"), message=detail,
+                      fields={field: [detail]} if field else None)
+    body["error"].update(extra)
     return Response(body, status=status_code)
 
 
@@ -56,7 +64,7 @@ class AgentDeployView(APIView):
 
     @extend_schema(
         operation_id="agents_deploy", tags=["agents"], request=OpenApiTypes.OBJECT,
-        responses={201: OpenApiResponse(OpenApiTypes.OBJECT, description="the new deployment"), **ERRORS},
+        responses={201: described("the new deployment"), **ERRORS},
     )
     def post(self, request, pk):
         agent = editable_row(Agent, request.user, pk)
@@ -78,9 +86,9 @@ class DeploymentStopView(APIView):
     @extend_schema(
         operation_id="deployments_stop", tags=["deployments"], request=None,
         responses={
-            200: OpenApiResponse(OpenApiTypes.OBJECT, description="the stopped deployment"), **ERRORS,
-            409: OpenApiResponse(OpenApiTypes.OBJECT, description="the deployment is not live"),
-            502: OpenApiResponse(OpenApiTypes.OBJECT, description="n8n refused to unpublish"),
+            200: described("the stopped deployment"), **ERRORS,
+            409: error_response("the deployment is not live"),
+            502: error_response("n8n refused to unpublish"),
         },
     )
     def post(self, request, pk):
@@ -106,11 +114,11 @@ class N8nHookView(APIView):
     @extend_schema(
         operation_id="hooks_n8n", tags=["hooks"], auth=[], request=OpenApiTypes.OBJECT,
         responses={
-            200: OpenApiResponse(OpenApiTypes.OBJECT, description="replay of a recorded execution"),
-            201: OpenApiResponse(OpenApiTypes.OBJECT, description="execution recorded"),
-            400: ERRORS[400], 401: OpenApiResponse(OpenApiTypes.OBJECT, description="bad or stale signature"),
-            404: OpenApiResponse(OpenApiTypes.OBJECT, description="unknown workflow"),
-            413: OpenApiResponse(OpenApiTypes.OBJECT, description="body too large"),
+            200: described("replay of a recorded execution"),
+            201: described("execution recorded"),
+            400: ERRORS[400], 401: error_response("bad or stale signature"),
+            404: error_response("unknown workflow"),
+            413: error_response("body too large"),
         },
     )
     def post(self, request):

@@ -14,7 +14,7 @@ DEFAULT_SPAN = {"minute": timedelta(hours=1), "hour": timedelta(days=1), "day": 
 
 
 def bad(param: str, message: str) -> ValidationError:
-    return ValidationError({"detail": f"{param}: {message}", "param": param})
+    return ValidationError({param: [message]})
 
 
 def choice(params, name: str, choices, *, default=None) -> str:

@@ -1,97 +1,33 @@
-"""Monitoring endpoints: thin views over `monitoring.services` and `monitoring.selectors`."""
+"""REST endpoints for agent metrics and API usage (both read-only for users here)."""
 
 from __future__ import annotations
 
-import orjson
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
-from rest_framework.exceptions import NotFound, ParseError
-from rest_framework.response import Response
-from rest_framework.views import APIView
+from drf_spectacular.utils import extend_schema, extend_schema_view
 
-from agents.models import Agent
-from echelon.openapi import ERRORS, described
-from echelon.policy import policy_for
-from monitoring.api.params import choice, optional_uuid, window
-from monitoring.models import MetricType
-from monitoring.selectors import BUCKETS, agent_metric_aggregates, api_usage_summary
-from monitoring.services import MetricRowsInvalid, agent_metrics_ingest
+from echelon.api.pagination import TimeSeriesPagination
+from echelon.api.viewsets import TIME_SERIES_FILTERS, ReadOnlyPolicyViewSet
+from monitoring.api.filters import AgentMetricFilterSet, ApiUsageFilterSet
+from monitoring.api.serializers import AgentMetricSerializer, ApiUsageSerializer
+from monitoring.models import AgentMetric, ApiUsage
 
 
-class AgentMetricBulkView(APIView):
-    """POST up to 10,000 metric rows (a JSON list, or {"rows": [...]}); all are written or none.
-
-    201 {"inserted": n}; 400 {"detail", "errors": [{"index", "field", "message"}]}.
-    """
-
-    @extend_schema(
-        operation_id="agent_metrics_bulk", tags=["agent-metrics"], request=OpenApiTypes.OBJECT,
-        responses={201: described("{inserted: n}"), 400: described("{detail, errors: [{index, field, message}]}"),
-                   401: ERRORS[401], 429: ERRORS[429]},
-    )
-    def post(self, request):
-        # orjson on the raw body: DRF's parser and per-row serializers are the slow part at 10k rows.
-        try:
-            body = orjson.loads(request.body)
-        except orjson.JSONDecodeError as exc:
-            raise ParseError(f"body must be JSON: {exc}") from None
-        rows = body.get("rows") if isinstance(body, dict) else body
-        try:
-            inserted = agent_metrics_ingest(user=request.user, rows=rows)
-        except MetricRowsInvalid as exc:
-            return Response({"detail": exc.detail, "errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
-        return Response({"inserted": inserted}, status=status.HTTP_201_CREATED)
+@extend_schema_view(list=extend_schema(summary="Metrics of agents you may read (cursor pages)."))
+class AgentMetricViewSet(ReadOnlyPolicyViewSet):
+    queryset = AgentMetric.objects.all()
+    serializer_class = AgentMetricSerializer
+    filterset_class = AgentMetricFilterSet
+    pagination_class = TimeSeriesPagination
+    cursor_ordering = ("-recorded_at", "-id")
+    filter_backends = TIME_SERIES_FILTERS
 
 
-class AgentMetricAggregateView(APIView):
-    """GET ?metric_type=&agent=&bucket=minute|hour|day&from=&to= → count/avg/min/max/p95 per bucket."""
+@extend_schema_view(list=extend_schema(summary="Your API usage records (cursor pages)."))
+class ApiUsageViewSet(ReadOnlyPolicyViewSet):
+    """The system records usage; each user reads their own."""
 
-    @extend_schema(
-        operation_id="agent_metrics_aggregate", tags=["agent-metrics"],
-        parameters=[
-            OpenApiParameter("metric_type", str, enum=MetricType.values, required=True),
-            OpenApiParameter("agent", OpenApiTypes.UUID),
-            OpenApiParameter("bucket", str, enum=list(BUCKETS)),
-            OpenApiParameter("from", OpenApiTypes.DATETIME), OpenApiParameter("to", OpenApiTypes.DATETIME),
-        ],
-        responses={200: described("count, avg, min, max, p95 per bucket"), 400: ERRORS[400], 401: ERRORS[401],
-                   404: ERRORS[404], 429: ERRORS[429]},
-    )
-    def get(self, request):
-        params = request.query_params
-        metric_type = choice(params, "metric_type", MetricType.values)
-        bucket = choice(params, "bucket", BUCKETS, default="hour")
-        agent_id = optional_uuid(params, "agent")
-        since, until = window(params, bucket)
-        if agent_id is not None:
-            if not policy_for(Agent).visible_to(request.user).filter(pk=agent_id).exists():
-                raise NotFound("agent: no such agent")
-            request._request.metered_agent_id = agent_id  # the usage row names the agent
-        buckets = agent_metric_aggregates(
-            user=request.user, metric_type=metric_type, bucket=bucket, since=since, until=until, agent_id=agent_id
-        )
-        return Response({
-            "metric_type": metric_type, "agent": None if agent_id is None else str(agent_id), "bucket": bucket,
-            "from": since.isoformat(), "to": until.isoformat(), "buckets": buckets,
-        })
-
-
-class ApiUsageSummaryView(APIView):
-    """GET ?bucket=day|hour&from=&to= → the caller's API usage per bucket (superusers: everyone's)."""
-
-    @extend_schema(
-        operation_id="api_usage_summary", tags=["api-usage"],
-        parameters=[
-            OpenApiParameter("bucket", str, enum=["hour", "day"]),
-            OpenApiParameter("from", OpenApiTypes.DATETIME), OpenApiParameter("to", OpenApiTypes.DATETIME),
-        ],
-        responses={200: described("requests, errors, p50/p95 and cost per bucket, by endpoint and agent"),
-                   400: ERRORS[400], 401: ERRORS[401], 429: ERRORS[429]},
-    )
-    def get(self, request):
-        params = request.query_params
-        bucket = choice(params, "bucket", ("hour", "day"), default="day")
-        since, until = window(params, bucket)
-        buckets = api_usage_summary(user=request.user, bucket=bucket, since=since, until=until)
-        return Response({"bucket": bucket, "from": since.isoformat(), "to": until.isoformat(), "buckets": buckets})
+    queryset = ApiUsage.objects.all()
+    serializer_class = ApiUsageSerializer
+    filterset_class = ApiUsageFilterSet
+    pagination_class = TimeSeriesPagination
+    cursor_ordering = ("-created_at", "-id")
+    filter_backends = TIME_SERIES_FILTERS

@@ -54,7 +54,7 @@ def test_instantiate_a_template():
     template = AgentTemplateFactory(type="websearch", default_config={"engine": "default", "limits": {"results": 10}})
     role = UserRoleFactory(role="agent_manager")
     agent = agent_create_from_template(template=template, actor=role.user, name="Mine",
-                                       overrides={"limits": {"depth": 3}}, team=role.team)
+                                       config={"limits": {"depth": 3}}, team=role.team)
     assert (agent.type, agent.name, agent.team_id, agent.created_by_id) == ("websearch", "Mine", role.team_id,
                                                                             role.user.pk)
     assert agent.config == {"engine": "default", "limits": {"results": 10, "depth": 3}}

@@ -159,9 +159,9 @@ def test_deploy_endpoint_access(client_for):
     assert client_for(outsider).post(url, {}, format="json").status_code == 404
     assert client_for(viewer).post(url, {}, format="json").status_code == 403
     assert client_for(None).post(url, {}, format="json").status_code == 401
-    assert client_for(agent.created_by).post(url, {"trigger_config": []}, format="json").json() == {
-        "detail": "trigger_config must be an object", "field": "trigger_config",
-    }
+    error = client_for(agent.created_by).post(url, {"trigger_config": []}, format="json").json()["error"]
+    assert (error["code"], error["message"]) == ("invalid", "trigger_config must be an object")
+    assert list(error["fields"]) == ["trigger_config"]
     assert not Deployment.objects.exists()
 
 
@@ -174,7 +174,7 @@ def test_stop_endpoint_and_its_409(client_for, settings):
     assert client.post(url).json()["status"] == "stopped"
     again = client.post(url)
     assert again.status_code == 409
-    assert again.json()["detail"].startswith("Deployment v1 is stopped; it cannot become stopped")
+    assert again.json()["error"]["message"].startswith("Deployment v1 is stopped; it cannot become stopped")
     assert client_for(AgentFactory().created_by).post(url).status_code == 404
 
 
@@ -185,7 +185,8 @@ def test_stop_endpoint_when_n8n_refuses_to_unpublish(client_for, n8n_settings, f
     n8n_settings.N8N_API_KEY = "revoked"
     response = client_for(agent.created_by).post(f"/api/v1/deployments/{deployment.pk}/stop/")
     assert response.status_code == 502
-    assert response.json() == {"detail": "n8n refused to unpublish: Unauthorized", "n8n_status": 401}
+    error = response.json()["error"]
+    assert (error["message"], error["n8n_status"]) == ("n8n refused to unpublish: Unauthorized", 401)
     deployment.refresh_from_db()
     assert deployment.status == "deployed" and fake_n8n.workflows["ci8N7gTduket1YpF"]["active"] is True
 

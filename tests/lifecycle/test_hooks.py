@@ -83,7 +83,8 @@ def test_failure_event_from_the_error_workflow(client, workflow):
 def test_invalid_signature_is_401_and_writes_nothing(client, workflow):
     response = post(client, payload(), secret="another-secret")
     assert response.status_code == 401
-    assert response.json() == {"detail": "X-Echelon-Signature does not match the body", "field": "X-Echelon-Signature"}
+    assert response.json()["error"]["message"] == "X-Echelon-Signature does not match the body"
+    assert list(response.json()["error"]["fields"]) == ["X-Echelon-Signature"]
     assert nothing_written()
 
 
@@ -92,13 +93,13 @@ def test_missing_or_malformed_signature(client, workflow, signature):
     raw = json.dumps(payload()).encode()
     headers = {} if signature is None else {"X-Echelon-Signature": signature}
     response = client.post(URL, raw, content_type="application/json", headers=headers)
-    assert response.status_code == 401 and response.json()["field"] == "X-Echelon-Signature"
+    assert response.status_code == 401 and list(response.json()["error"]["fields"]) == ["X-Echelon-Signature"]
     assert nothing_written()
 
 
 def test_stale_timestamp_is_rejected(client, workflow):
     response = post(client, payload(ts=int(time.time()) - 301))
-    assert response.status_code == 401 and "more than 5 minutes" in response.json()["detail"]
+    assert response.status_code == 401 and "more than 5 minutes" in response.json()["error"]["message"]
     assert post(client, payload(ts=int(time.time()) + 3600)).status_code == 401
     assert nothing_written()
 
@@ -136,7 +137,7 @@ def test_truncated_body(client, workflow):
                        headers={"X-Echelon-Signature": sign(raw, SECRET)}).status_code in (400, 401)
     # signed as sent: not JSON
     response = post(client, truncated)
-    assert response.status_code == 400 and response.json()["detail"] == "body is not valid JSON"
+    assert response.status_code == 400 and response.json()["error"]["message"] == "body is not valid JSON"
     assert nothing_written()
 
 
@@ -155,12 +156,12 @@ def test_truncated_body(client, workflow):
 def test_wrong_types_are_400_naming_the_field(client, workflow, fields, field):
     response = post(client, payload(**fields))
     assert response.status_code == 400, response.content
-    assert response.json()["field"] == field
+    assert list(response.json()["error"]["fields"]) == [field]
     assert nothing_written() and not AgentThought.objects.exists()
 
 
 def test_non_object_body(client, workflow):
-    assert post(client, [1, 2]).json()["detail"] == "body must be a JSON object"
+    assert post(client, [1, 2]).json()["error"]["message"] == "body must be a JSON object"
 
 
 def test_huge_body_is_413(client, workflow):
@@ -171,7 +172,7 @@ def test_huge_body_is_413(client, workflow):
 
 def test_unknown_workflow(client, workflow):
     response = post(client, payload(n8n_workflow_id="unknown"))
-    assert response.status_code == 404 and response.json()["field"] == "n8n_workflow_id"
+    assert response.status_code == 404 and list(response.json()["error"]["fields"]) == ["n8n_workflow_id"]
     assert post(client, payload(n8n_workflow_id="unknown"), secret="x").status_code == 401
 
 

@@ -119,10 +119,10 @@ def test_thoughts_endpoint(client_for, execution):
     assert response.status_code == 201 and response.json()["ingested"] == 2
     bad = client_for(owner).post(url, [node("c", "nope")], format="json")
     assert bad.status_code == 400
-    assert bad.json()["field"] == "thoughts[0].parent_node_id" and bad.json()["node_id"] == "c"
-    assert "'c'" in bad.json()["detail"]
+    assert "thoughts[0].parent_node_id" in bad.json()["error"]["fields"] and bad.json()["error"]["node_id"] == "c"
+    assert "'c'" in bad.json()["error"]["message"]
     cyclic = client_for(owner).post(url, [node("a", "b")], format="json")
-    assert cyclic.status_code == 400 and "cycle" in cyclic.json()["detail"]
+    assert cyclic.status_code == 400 and "cycle" in cyclic.json()["error"]["message"]
 
 
 def test_thoughts_endpoint_access(client_for, execution):

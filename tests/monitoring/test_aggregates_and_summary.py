@@ -95,8 +95,8 @@ def test_an_agent_the_caller_cannot_see_is_404(client_for, owner):
 def test_bad_parameters_are_400_naming_the_param(client_for, owner, params, param):
     response = client_for(owner).get(AGGREGATE, params)
     assert response.status_code == 400, response.content
-    assert response.json()["param"] == param
-    assert response.json()["detail"].startswith(f"{param}:")
+    assert list(response.json()["error"]["fields"]) == [param]
+    assert response.json()["error"]["message"].startswith(f"{param}:")
 
 
 def _usage(user, agent, endpoint, status, ms, cost, at):
@@ -151,4 +151,4 @@ def test_superusers_get_everyones_usage_per_user(client_for, superuser):
 
 def test_summary_bucket_must_be_hour_or_day(client_for, owner):
     response = client_for(owner).get(SUMMARY, {"bucket": "minute"})
-    assert response.status_code == 400 and response.json()["param"] == "bucket"
+    assert response.status_code == 400 and list(response.json()["error"]["fields"]) == ["bucket"]

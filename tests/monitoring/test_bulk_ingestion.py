@@ -87,7 +87,7 @@ def test_each_kind_of_bad_row_is_listed_by_index_and_nothing_is_written(client_f
     rows = [row(agent), row(agent), row(agent, **change), row(agent)]
     response = post(client_for(owner), rows)
     assert response.status_code == 400, response.content
-    errors = response.json()["errors"]
+    errors = response.json()["error"]["rows"]
     assert [(e["index"], e["field"]) for e in errors] == [(2, field)]
     assert errors[0]["message"]
     assert AgentMetric.objects.count() == 0
@@ -95,7 +95,7 @@ def test_each_kind_of_bad_row_is_listed_by_index_and_nothing_is_written(client_f
 
 def test_a_row_that_is_not_an_object_is_listed(client_for, owner, agent):
     response = post(client_for(owner), [row(agent), "oops", 3])
-    assert [e["index"] for e in response.json()["errors"]] == [1, 2]
+    assert [e["index"] for e in response.json()["error"]["rows"]] == [1, 2]
 
 
 def test_every_offending_row_is_listed_in_index_order(client_for, owner, agent):
@@ -106,7 +106,7 @@ def test_every_offending_row_is_listed_in_index_order(client_for, owner, agent):
     rows[4] = row(agent, value=1.00001, recorded_at="later")
     response = post(client_for(owner), rows)
     assert response.status_code == 400
-    assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [
+    assert [(e["index"], e["field"]) for e in response.json()["error"]["rows"]] == [
         (1, "agent_id"), (4, "value"), (4, "recorded_at"), (7, "unit")]
     assert AgentMetric.objects.count() == 0
 
@@ -124,11 +124,11 @@ def test_agents_must_be_writable_not_only_visible(client_for):
 def test_limits_on_the_request_itself(client_for, owner, agent):
     client = client_for(owner)
     too_many = post(client, [row(agent)] * 10_001)
-    assert too_many.status_code == 400 and "10000" in too_many.json()["detail"]
+    assert too_many.status_code == 400 and "10000" in too_many.json()["error"]["message"]
     assert post(client, []).status_code == 400
     assert post(client, {"rows": "x"}).status_code == 400
     bad_json = client.post(URL, data=b"{nope", content_type="application/json")
-    assert bad_json.status_code == 400 and "JSON" in bad_json.json()["detail"]
+    assert bad_json.status_code == 400 and "JSON" in bad_json.json()["error"]["message"]
     assert AgentMetric.objects.count() == 0
 
 

@@ -52,10 +52,10 @@ class TestInProcess:
         retry_after = int(refused["Retry-After"])
         assert 1 <= retry_after <= 3600
         body = refused.json()
-        assert body["code"] == "rate_limited"
-        assert (body["tier"], body["limit"], body["window_seconds"]) == ("free", 5, 3600)
-        assert body["retry_after"] == retry_after
-        assert "5 requests per 3600 s" in body["detail"]
+        assert body["error"]["code"] == "rate_limited"
+        assert (body["error"]["tier"], body["error"]["limit"], body["error"]["window_seconds"]) == ("free", 5, 3600)
+        assert body["error"]["retry_after"] == retry_after
+        assert "5 requests per 3600 s" in body["error"]["message"]
 
     def test_quota_depends_on_the_subscription_tier(self, client_for, settings):
         settings.ECHELON_RATE_LIMITS = limits(pro=(8, 3600), enterprise=(12, 3600))

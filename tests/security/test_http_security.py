@@ -66,7 +66,7 @@ def test_session_authenticated_api_post_without_csrf_token_is_refused(db):
     client = session_client(factories.UserFactory())
     response = client.post("/api/security-echo/", {"name": "x"}, content_type="application/json")
     assert response.status_code == 403
-    assert "CSRF" in response.json()["detail"]
+    assert "CSRF" in response.json()["error"]["message"]
 
 
 def test_session_authenticated_api_post_with_csrf_token_is_accepted(db):

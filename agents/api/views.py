@@ -1,0 +1,138 @@
+"""REST endpoints for agents (CRUD, activate/pause, dashboard) and agent templates."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from agents.api.filters import AgentFilterSet, AgentTemplateFilterSet
+from agents.api.serializers import (
+    AgentDashboardRowSerializer,
+    AgentInstantiateSerializer,
+    AgentSerializer,
+    AgentTemplateSerializer,
+)
+from agents.models import Agent, AgentStatus, AgentTemplate
+from agents.selectors import AgentRows, agent_dashboard, fetch_rows
+from agents.services import agent_create_from_template, agent_set_status
+from echelon.db.sqlmemo import compile_for_user
+from echelon.policy import is_signed_in
+from echelon.api.pagination import CataloguePagination, CountedPagePagination
+from echelon.api.responses import ORJSONResponse
+from echelon.api.schema import ErrorSerializer
+from echelon.api.viewsets import PolicyViewSet
+
+FORBIDDEN = OpenApiResponse(ErrorSerializer, description="Readable, but you may not change this agent.")
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such agent, or not readable by you.")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Agents you may read (owner, or member of the agent's team)."),
+    create=extend_schema(summary="Create an agent owned by you."),
+    retrieve=extend_schema(summary="One agent."),
+    update=extend_schema(summary="Replace an agent (owner, team admin or agent_manager)."),
+    partial_update=extend_schema(summary="Change an agent; a new status goes through the status service."),
+    destroy=extend_schema(summary="Delete an agent (owner only)."),
+)
+class AgentViewSet(PolicyViewSet):
+    queryset = Agent.objects.all()
+    serializer_class = AgentSerializer
+    filterset_class = AgentFilterSet
+    pagination_class = CountedPagePagination
+    search_fields = ["name", "description"]
+    ordering_fields = ["created_at", "updated_at", "name", "last_activity"]
+    ordering = ["-updated_at", "id"]
+    owner_field = "created_by"
+    edit_actions = PolicyViewSet.edit_actions | {"activate", "pause"}
+
+    def list(self, request, *args, **kwargs):
+        # Hot path: plain rows + orjson instead of the ModelSerializer (same JSON shape), and
+        # the total counted in the page's query (see docs/performance.md, bench/bench_api.py).
+        rows = AgentRows(lambda: self.filter_queryset(self.get_queryset()), with_total=True)
+        if request.query_params.keys() <= {"page", "page_size"} and is_signed_in(request.user):
+            source = self._memoized_page(rows)
+        else:
+            source = rows.queryset
+        page = self.paginator.paginate_counted(source, request, view=self)
+        return ORJSONResponse({
+            "count": self.paginator.page.paginator.count,
+            "next": self.paginator.get_next_link(),
+            "previous": self.paginator.get_previous_link(),
+            "results": rows.dicts(page),
+        })
+
+    def _memoized_page(self, rows):
+        """The unfiltered page query, compiled once per (superuser?, offset, limit)."""
+        user = self.request.user
+
+        def fetch(offset, limit):
+            key = ("agents.list", bool(user.is_superuser), offset, limit)
+            sql, params = compile_for_user(key, user, lambda: rows.queryset[offset:offset + limit])
+            return fetch_rows(sql, params)
+
+        return fetch
+
+    @extend_schema(
+        summary="Dashboard: every agent you may read with its latest deployment and workflow counters.",
+        description="Newest `updated_at` first, not paginated, answered by one SQL query.",
+        responses={200: AgentDashboardRowSerializer(many=True)},
+        filters=False,
+    )
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def dashboard(self, request):
+        return ORJSONResponse(agent_dashboard(user=request.user))
+
+    def _set_status(self, request, new_status):
+        agent = self.get_object()
+        agent_set_status(agent=agent, status=new_status, actor=request.user)
+        return Response(AgentSerializer(agent, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        summary="Activate an agent (owner, team admin or agent_manager).", request=None,
+        responses={200: AgentSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def activate(self, request, pk=None):
+        return self._set_status(request, AgentStatus.ACTIVE)
+
+    @extend_schema(
+        summary="Pause an agent (owner, team admin or agent_manager).", request=None,
+        responses={200: AgentSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):
+        return self._set_status(request, AgentStatus.PAUSED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Public templates and your own private ones."),
+    create=extend_schema(summary="Create a template (you are its author)."),
+    update=extend_schema(summary="Replace a template (author only)."),
+    partial_update=extend_schema(summary="Change a template (author only)."),
+    destroy=extend_schema(summary="Delete a template (author only)."),
+)
+class AgentTemplateViewSet(PolicyViewSet):
+    queryset = AgentTemplate.objects.all()
+    serializer_class = AgentTemplateSerializer
+    filterset_class = AgentTemplateFilterSet
+    pagination_class = CataloguePagination
+    search_fields = ["name", "description"]
+    ordering_fields = ["created_at", "name"]
+    ordering = ["name", "id"]
+    owner_field = "created_by"
+
+    @extend_schema(
+        summary="Create an agent from this template (type and deep-merged config).",
+        request=AgentInstantiateSerializer,
+        responses={201: AgentSerializer, 404: OpenApiResponse(ErrorSerializer, description="No such template.")},
+    )
+    @action(detail=True, methods=["post"])
+    def instantiate(self, request, pk=None):
+        template = self.get_object()
+        params = AgentInstantiateSerializer(data=request.data, context=self.get_serializer_context())
+        params.is_valid(raise_exception=True)
+        agent = agent_create_from_template(template=template, actor=request.user, **params.validated_data)
+        return Response(AgentSerializer(agent, context=self.get_serializer_context()).data,
+                        status=status.HTTP_201_CREATED)

@@ -1,0 +1,127 @@
+"""Reads of agents for a user, shaped for the hot API paths (plain rows, no serializer).
+
+Rows are dicts ready for `echelon.api.responses.dumps` (orjson): jsonb columns arrive as the
+text PostgreSQL already encoded and are embedded as `orjson.Fragment`s, so they are neither
+decoded nor re-encoded in Python.
+"""
+
+from __future__ import annotations
+
+import orjson
+import psycopg
+from django.db import connections
+from django.utils.functional import cached_property
+from django.db.models import OuterRef, QuerySet, Subquery, TextField
+from django.db.models.functions import Cast, JSONObject
+
+from agents.models import Agent
+from echelon.api.pagination import CountOf
+from echelon.policy import policy_for
+from workflows.models import Deployment, Workflow
+
+# Columns of an agent as the API shows them: (output name, ORM column, is jsonb).
+AGENT_COLUMNS = (
+    ("id", "id", False),
+    ("name", "name", False),
+    ("description", "description", False),
+    ("type", "type", False),
+    ("status", "status", False),
+    ("config", "config", True),
+    ("deployment_config", "deployment_config", True),
+    ("created_by", "created_by_id", False),
+    ("team", "team_id", False),
+    ("last_activity", "last_activity", False),
+    ("created_at", "created_at", False),
+    ("updated_at", "updated_at", False),
+)
+
+
+_C_TIMESTAMPTZ_LOADER = psycopg.adapters.get_loader(psycopg.postgres.types["timestamptz"].oid, psycopg.pq.Format.TEXT)
+
+
+def _fragment(text):
+    return None if text is None else orjson.Fragment(text)
+
+
+class AgentRows:
+    """An agent queryset turned into API rows: `.queryset` yields tuples (lazy, sliceable, so
+    a paginator can count and slice it); `.dicts(tuples)` names them and embeds the JSON.
+
+    `source` is a queryset, or a function returning one: then it is only built if `.queryset`
+    is used (a memoized-SQL hit never needs it).
+    """
+
+    def __init__(self, source, *, with_total: bool = False, **json_subqueries: Subquery):
+        self._source, self._with_total, self._json_subqueries = source, with_total, json_subqueries
+        json_flags = [is_json for _, _, is_json in AGENT_COLUMNS] + [True] * len(json_subqueries)
+        self.names = [name for name, _, _ in AGENT_COLUMNS] + list(json_subqueries)
+        self.json_at = [i for i, is_json in enumerate(json_flags) if is_json]
+
+    @cached_property
+    def queryset(self) -> QuerySet:
+        queryset = self._source() if callable(self._source) else self._source
+        columns = [(name, Cast(column, TextField()) if is_json else column)
+                   for name, column, is_json in AGENT_COLUMNS]
+        columns += [(name, Subquery(sub.query, output_field=TextField()))
+                    for name, sub in self._json_subqueries.items()]
+        if self._with_total:  # last column: the number of rows of the whole (unsliced) queryset
+            columns.append(("_total", CountOf(queryset.order_by().values("pk"))))
+        aliases = {f"_{name}": expr for name, expr in columns if not isinstance(expr, str)}
+        fields = [expr if isinstance(expr, str) else f"_{name}" for name, expr in columns]
+        return queryset.annotate(**aliases).values_list(*fields)
+
+    def dicts(self, tuples) -> list[dict]:
+        names, json_at, rows = self.names, self.json_at, []
+        for values in tuples:
+            values = list(values)
+            for i in json_at:
+                values[i] = _fragment(values[i])
+            rows.append(dict(zip(names, values)))  # zip stops before a trailing _total
+        return rows
+
+    def all(self) -> list[dict]:
+        """Every row (see `fetch_rows`)."""
+        sql, params = self.queryset.query.get_compiler(using=self.queryset.db).as_sql()
+        return self.dicts(fetch_rows(sql, params, using=self.queryset.db))
+
+
+def fetch_rows(sql: str, params, *, using: str = "default") -> list[tuple]:
+    """Run compiled SQL and read the rows through psycopg's C timestamp loader.
+
+    Django's own timestamptz loader is a Python subclass (it pins the tzinfo); for the
+    1,000-row dashboard it was a third of the time. The connection runs in UTC
+    (`TIME_ZONE`/`USE_TZ`), so psycopg's loader gives the same aware datetimes.
+    """
+    with connections[using].cursor() as cursor:
+        cursor.cursor.adapters.register_loader("timestamptz", _C_TIMESTAMPTZ_LOADER)
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+
+def agent_dashboard(*, user) -> list[dict]:
+    """The seed's "efficient agent dashboard query" for every agent `user` may read.
+
+    Each agent with `latest_deployment` ({status, deployed_at} of its newest deployment, or
+    null) and `latest_workflow` ({execution_count, success_count, error_count} of its newest
+    workflow, or null), newest `updated_at` first. One SQL query: PostgreSQL builds the two
+    nested objects with correlated `LIMIT 1` subqueries (the seed's LATERAL joins).
+    """
+    latest_deployment = (
+        Deployment.objects.filter(agent=OuterRef("pk"))
+        .order_by("-created_at")
+        .values(json=JSONObject(status="status", deployed_at="deployed_at"))[:1]
+    )
+    latest_workflow = (
+        Workflow.objects.filter(agent=OuterRef("pk"))
+        .order_by("-created_at")
+        .values(
+            json=JSONObject(
+                execution_count="execution_count", success_count="success_count", error_count="error_count"
+            )
+        )[:1]
+    )
+    queryset = policy_for(Agent).visible_to(user).order_by("-updated_at", "id")
+    return AgentRows(
+        queryset, latest_deployment=Subquery(latest_deployment), latest_workflow=Subquery(latest_workflow)
+    ).all()

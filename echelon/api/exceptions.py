@@ -1,0 +1,106 @@
+"""One JSON error shape for every API failure.
+
+Every error body is ``{"error": {"code", "message", "fields"}}``: ``code`` is machine-readable
+(DRF's default codes: ``invalid``, ``not_found``, ``permission_denied``, ...), ``message`` is
+one sentence naming the problem (and the first offending field), and ``fields`` maps field
+names to their messages (empty when the error is not about fields).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.db.models import ProtectedError, RestrictedError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from echelon import errors
+
+
+class Conflict(exceptions.APIException):
+    """The request is valid but clashes with the current state (e.g. removing the last admin)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error detail → {"field.sub": [messages]}."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            out.update(_flatten(value, name))
+    elif isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            out[prefix or "non_field_errors"] = [str(item) for item in detail]
+        else:
+            for index, item in enumerate(detail):
+                out.update(_flatten(item, f"{prefix}[{index}]" if prefix else f"[{index}]"))
+    else:
+        out[prefix or "non_field_errors"] = [str(detail)]
+    return out
+
+
+def _first_code(detail) -> str:
+    if isinstance(detail, dict):
+        detail = next(iter(detail.values()), None)
+        return _first_code(detail)
+    if isinstance(detail, list):
+        return _first_code(detail[0]) if detail else "invalid"
+    return getattr(detail, "code", None) or "invalid"
+
+
+def error_body(*, code: str, message: str, fields: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def api_exception_handler(exc, context):
+    """DRF exception handler producing the shared error shape; never lets bad input become a 500."""
+    if isinstance(exc, errors.Conflict):
+        exc = Conflict(str(exc))
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    elif isinstance(exc, (ProtectedError, RestrictedError)):
+        rows = getattr(exc, "protected_objects", None) or getattr(exc, "restricted_objects", ())
+        blockers = sorted({str(obj._meta.verbose_name_plural) for obj in rows})
+        exc = Conflict(f"Cannot delete this row: related {', '.join(blockers)} still reference it.")
+    elif isinstance(exc, IntegrityError):
+        # A constraint caught what validation missed (e.g. a concurrent duplicate): the client's
+        # request clashes with stored rows.
+        exc = Conflict("The request conflicts with existing data (a unique or check constraint failed).")
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        field, messages = next(iter(fields.items()))
+        if field == "non_field_errors":
+            message = messages[0]
+        else:
+            message = f"{field}: {messages[0]}"
+        body = error_body(code=_first_code(exc.detail), message=message, fields=fields)
+    elif isinstance(exc, Http404):
+        body = error_body(code="not_found", message="Not found.")
+    elif isinstance(exc, exceptions.APIException):
+        detail = exc.detail
+        extra = {}
+        if isinstance(detail, dict):  # e.g. simplejwt's {"detail", "code", "messages"}
+            message = str(detail.get("detail", detail))
+            code = str(detail.get("code", exc.default_code))
+            # Facts beside the message (e.g. a quota's tier and limit) stay machine-readable.
+            extra = {k: v for k, v in detail.items() if k not in ("detail", "code", "messages")}
+        else:
+            message, code = str(detail), getattr(detail, "code", exc.default_code)
+        body = error_body(code=code, message=message)
+        body["error"].update(extra)
+    else:  # pragma: no cover - DRF only handles the cases above
+        return response
+    return Response(body, status=response.status_code, headers=_headers(response))
+
+
+def _headers(response) -> dict:
+    return {k: v for k, v in response.items() if k in ("WWW-Authenticate", "Retry-After", "Allow")}

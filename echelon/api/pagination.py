@@ -1,0 +1,69 @@
+"""Pagination: page numbers for catalogues, cursors for time series."""
+
+from __future__ import annotations
+
+from django.core.paginator import Page
+from django.db.models import IntegerField, Subquery
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import CursorPagination, PageNumberPagination
+
+
+class CataloguePagination(PageNumberPagination):
+    """`?page=N&page_size=M` (at most 200) for agents, templates, teams, deployments, workflows."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class TimeSeriesPagination(CursorPagination):
+    """Opaque cursors (`next`/`previous` links) for append-mostly tables; stable while rows arrive.
+
+    Views set `cursor_ordering` (newest first on their timestamp, then id as a tie-breaker).
+    """
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+    def get_ordering(self, request, queryset, view):
+        return view.cursor_ordering
+
+
+class CountOf(Subquery):
+    """`(SELECT COUNT(*) FROM (<queryset>))`: a page query can carry its total as a column,
+    computed once by PostgreSQL (an InitPlan), saving the separate COUNT round trip."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS counted)"
+    output_field = IntegerField()
+
+
+class CountedPagePagination(CataloguePagination):
+    """Page numbers from one query whose rows end with the total (see `CountOf`).
+
+    `?page=last` is not supported (it needs the count first); an out-of-range page is a 404
+    like DRF's.
+    """
+
+    def paginate_counted(self, queryset, request, view=None) -> list:
+        """`queryset` yields tuples whose last item is the total; returns the page's tuples.
+
+        `queryset` may also be a function `(offset, limit) -> rows` (e.g. memoized SQL).
+        """
+        self.request = request
+        page_size = self.get_page_size(request)
+        raw = request.query_params.get(self.page_query_param) or "1"
+        try:
+            number = int(raw)
+            if number < 1:
+                raise ValueError
+        except ValueError:
+            raise NotFound(self.invalid_page_message.format(page_number=raw, message="That page number is not valid.")) from None
+        offset = (number - 1) * page_size
+        rows = queryset(offset, page_size) if callable(queryset) else list(queryset[offset:offset + page_size])
+        if not rows and number > 1:
+            raise NotFound(self.invalid_page_message.format(page_number=raw, message="That page contains no results."))
+        paginator = self.django_paginator_class([], page_size)
+        paginator.count = rows[0][-1] if rows else 0  # a cached_property: set once, here
+        self.page = Page(rows, number, paginator)
+        return rows

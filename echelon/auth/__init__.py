@@ -1,0 +1,1 @@
+"""Authentication: JWT access/refresh tokens for the API and the realtime websocket."""

@@ -1,0 +1,66 @@
+"""The dashboard answers the seed's "efficient agent dashboard query" for the request user."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from agents.models import Agent
+from agents.selectors import agent_dashboard
+from tests import factories as f
+from tests.api.conftest import client_as
+
+
+def test_dashboard_rows_match_the_seed_query(world):
+    owner = world["owner"]
+    now = timezone.now()
+    agent = world["agent_private"]
+    f.DeploymentFactory(agent=agent, version=2, status="failed", created_at=now - timedelta(hours=2))
+    f.DeploymentFactory(agent=agent, version=3, status="deployed", deployed_at=now, created_at=now)
+    f.WorkflowFactory(agent=agent, created_at=now + timedelta(seconds=1)).__class__.objects.filter(
+        agent=agent, created_at__gt=now
+    ).update(execution_count=7, success_count=5, error_count=2)
+    bare = f.AgentFactory(created_by=owner)  # no deployment, no workflow
+
+    response = client_as(owner).get("/api/v1/agents/dashboard/")
+    assert response.status_code == 200
+    rows = {row["id"]: row for row in response.json()}
+    assert set(rows) == {str(world["agent_team"].pk), str(agent.pk), str(bare.pk)}
+    assert rows[str(agent.pk)]["latest_deployment"]["status"] == "deployed"
+    assert rows[str(agent.pk)]["latest_deployment"]["deployed_at"] is not None
+    assert rows[str(agent.pk)]["latest_workflow"] == {"execution_count": 7, "success_count": 5, "error_count": 2}
+    assert rows[str(bare.pk)]["latest_deployment"] is None and rows[str(bare.pk)]["latest_workflow"] is None
+    stamps = [row["updated_at"] for row in response.json()]
+    assert stamps == sorted(stamps, reverse=True)
+
+
+def test_dashboard_is_one_query_and_covers_team_agents(world):
+    for _ in range(20):
+        f.WorkflowFactory(agent=f.DeploymentFactory(agent=f.AgentFactory(team=world["team"]), version=1).agent)
+    with CaptureQueriesContext(connection) as queries:
+        rows = agent_dashboard(user=world["viewer"])
+    assert len(queries) == 1
+    assert len(rows) == Agent.objects.filter(team=world["team"]).count() == 21
+    assert all(row["latest_deployment"] and row["latest_workflow"] for row in rows[:20])
+
+
+def test_dashboard_row_keys_match_the_agent_list(world):
+    client = client_as(world["owner"])
+    listed = client.get("/api/v1/agents/").json()["results"][0]
+    dashboard = client.get("/api/v1/agents/dashboard/").json()[0]
+    assert set(dashboard) == set(listed) | {"latest_deployment", "latest_workflow"}
+    assert {k: dashboard[k] for k in listed} == listed  # same values, same formats (timestamps)
+
+
+def test_list_fast_path_matches_the_serializer(world):
+    from agents.api.serializers import AgentSerializer
+
+    client = client_as(world["owner"])
+    listed = {row["id"]: row for row in client.get("/api/v1/agents/").json()["results"]}
+    for agent in Agent.objects.filter(created_by=world["owner"]):
+        detail = client.get(f"/api/v1/agents/{agent.pk}/").json()
+        assert listed[str(agent.pk)] == detail
+        assert set(detail) == set(AgentSerializer.Meta.fields)

@@ -1,0 +1,52 @@
+"""The memoized agent page SQL is exactly what the policy compiles for each kind of actor."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.models import Agent
+from agents.selectors import AgentRows
+from echelon.db import sqlmemo
+from echelon.policy import policy_for
+from tests import factories as f
+from tests.api.conftest import client_as
+
+ACTORS = ["owner", "admin", "manager", "viewer", "outsider", "superuser", "staff"]
+
+
+def _fresh_queryset(user):
+    """The page query as the view builds it (no filters, first page of 50)."""
+    return AgentRows(policy_for(Agent).visible_to(user).order_by("-updated_at", "id"), with_total=True).queryset[0:50]
+
+
+def _fresh(user):
+    sliced = _fresh_queryset(user)
+    sql, params = sliced.query.get_compiler(using=sliced.db).as_sql()
+    return sql, list(params)
+
+
+@pytest.fixture
+def actors(world):
+    return {**{name: world[name] for name in ACTORS if name != "staff"},
+            "staff": f.UserFactory(is_staff=True, is_superuser=False)}
+
+
+@pytest.mark.parametrize("first", ACTORS)
+def test_memoized_sql_equals_a_fresh_compilation_for_every_actor(first, actors):
+    sqlmemo.clear()
+    try:
+        key = lambda user: ("agents.list", bool(user.is_superuser), 0, 50)  # noqa: E731  as the view keys it
+        sqlmemo.compile_for_user(key(actors[first]), actors[first], lambda: _fresh_queryset(actors[first]))
+        for name, user in actors.items():
+            memo = sqlmemo.compile_for_user(key(user), user, lambda: _fresh_queryset(user))
+            assert memo == _fresh(user), f"memoized SQL for {name} after {first} differs"
+    finally:
+        sqlmemo.clear()
+
+
+def test_list_through_the_memo_returns_each_users_rows(world):
+    sqlmemo.clear()
+    owner_ids = {r["id"] for r in client_as(world["owner"]).get("/api/v1/agents/").json()["results"]}
+    outsider_ids = {r["id"] for r in client_as(world["outsider"]).get("/api/v1/agents/").json()["results"]}
+    assert owner_ids == {str(world["agent_team"].pk), str(world["agent_private"].pk)}
+    assert outsider_ids == {str(world["agent_other"].pk)}

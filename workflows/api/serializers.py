@@ -1,0 +1,76 @@
+"""Serializers for deployments, workflows and (read-only) workflow executions."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from rest_framework import serializers
+
+from agents.models import Agent
+from echelon.api.fields import PolicyRelatedField
+from workflows.models import Deployment, Workflow, WorkflowExecution
+from workflows.services import deployment_create, deployment_run
+
+
+def agent_field() -> PolicyRelatedField:
+    return PolicyRelatedField(
+        model=Agent, help_text="An agent you may change (owner, team admin or agent_manager)."
+    )
+
+
+class CreateOnlyAgentMixin:
+    """`agent` is chosen at creation; a row never moves to another agent."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:
+            fields["agent"].read_only = True
+        return fields
+
+
+class DeploymentSerializer(CreateOnlyAgentMixin, serializers.ModelSerializer):
+    agent = agent_field()
+
+    class Meta:
+        model = Deployment
+        fields = [
+            "id", "agent", "version", "status", "trigger_type", "trigger_config", "deployment_url",
+            "error_message", "deployed_at", "stopped_at", "created_at",
+        ]
+        read_only_fields = [
+            "id", "version", "status", "deployment_url", "error_message", "deployed_at", "stopped_at", "created_at",
+        ]
+        validators = []  # the version is assigned by `deployment_create` under a lock
+
+    def create(self, validated_data):
+        """Record the next pending deployment and run it once the request's transaction commits
+        (the state machine in `workflows.services` moves it to deployed or failed)."""
+        deployment = deployment_create(actor=self.context["request"].user, **validated_data)
+        transaction.on_commit(lambda: deployment_run(deployment=deployment))
+        return deployment
+
+
+class WorkflowSerializer(CreateOnlyAgentMixin, serializers.ModelSerializer):
+    agent = agent_field()
+
+    class Meta:
+        model = Workflow
+        fields = [
+            "id", "agent", "name", "description", "n8n_workflow_id", "trigger_config", "status",
+            "last_execution", "next_execution", "execution_count", "success_count", "error_count",
+            "created_at", "updated_at",
+        ]
+        read_only_fields = [
+            "id", "last_execution", "execution_count", "success_count", "error_count", "created_at", "updated_at",
+        ]
+
+
+class WorkflowExecutionSerializer(serializers.ModelSerializer):
+    agent = serializers.UUIDField(source="workflow.agent_id", read_only=True)
+
+    class Meta:
+        model = WorkflowExecution
+        fields = [
+            "id", "workflow", "agent", "execution_id", "status", "input_data", "output_data", "error_data",
+            "execution_time_ms", "started_at", "completed_at",
+        ]
+        read_only_fields = fields
