@@ -206,6 +206,14 @@ SPECTACULAR_SETTINGS = {
         "ExecutionStatusEnum": "workflows.models.ExecutionStatus",
     },
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    # The API is JSON: request bodies are documented as application/json only (DRF's form
+    # parsers stay for the browsable API, but form fields cannot carry JSON's null, objects or
+    # lists, so documenting them promised what a form cannot say).
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "echelon.api.schema.document_empty_query_values",
+    ],
 }
 
 # --- Monitoring: API usage metering and rate limits by tier (README "Monitoring") ----------

@@ -8,6 +8,9 @@ admin.site.site_header = "Echelon administration"
 admin.site.site_title = "Echelon admin"
 admin.site.index_title = "Platform operations"
 
+# Unmatched URLs under /api/ get the API's JSON 404 (the HTML page elsewhere).
+handler404 = "echelon.api.exceptions.not_found"
+
 urlpatterns = [
     path("", include("workflows.api_hooks")),  # lifecycle endpoints: before any router include
     path("admin/", admin.site.urls),

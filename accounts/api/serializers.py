@@ -8,9 +8,10 @@ from accounts.models import Role, Team, User, UserRole
 from accounts.selectors import teams_administered_by
 from accounts.services import role_change, role_grant, team_create, team_update
 from echelon.api.fields import PolicyRelatedField
+from echelon.api.serializers import ModelSerializer
 
 
-class TeamSerializer(serializers.ModelSerializer):
+class TeamSerializer(ModelSerializer):
     class Meta:
         model = Team
         fields = ["id", "name", "slug", "plan", "created_by", "created_at", "updated_at"]
@@ -23,7 +24,7 @@ class TeamSerializer(serializers.ModelSerializer):
         return team_update(team=instance, **validated_data)
 
 
-class TeamRoleSerializer(serializers.ModelSerializer):
+class TeamRoleSerializer(ModelSerializer):
     """A membership. `team` and `user` are set at creation; afterwards only `role` changes."""
 
     team = PolicyRelatedField(model=Team, scope=teams_administered_by, help_text="A team you administer.")
@@ -58,7 +59,7 @@ class TeamRoleSerializer(serializers.ModelSerializer):
         return role_change(membership=instance, role=validated_data["role"], actor=self.context["request"].user)
 
 
-class UserPublicSerializer(serializers.ModelSerializer):
+class UserPublicSerializer(ModelSerializer):
     """What members of a shared team see of each other."""
 
     class Meta:
@@ -67,7 +68,7 @@ class UserPublicSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MeSerializer(serializers.ModelSerializer):
+class MeSerializer(ModelSerializer):
     """The signed-in user's own profile; tier and staff/superuser flags are read-only."""
 
     class Meta:

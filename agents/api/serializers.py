@@ -9,6 +9,7 @@ from accounts.selectors import teams_managed_by
 from agents.models import Agent, AgentStatus, AgentTemplate
 from agents.services import agent_create, agent_update
 from echelon.api.fields import PolicyRelatedField
+from echelon.api.serializers import ModelSerializer, StrictCharField
 
 
 def team_field(**kwargs) -> PolicyRelatedField:
@@ -19,7 +20,7 @@ def team_field(**kwargs) -> PolicyRelatedField:
     )
 
 
-class AgentSerializer(serializers.ModelSerializer):
+class AgentSerializer(ModelSerializer):
     """An agent. `status` is writable: a change goes through `agent_set_status` (one notification)."""
 
     team = team_field()
@@ -76,7 +77,7 @@ class AgentDashboardRowSerializer(serializers.Serializer):
     latest_workflow = LatestWorkflow(allow_null=True, help_text="Newest workflow's counters, or null.")
 
 
-class AgentTemplateSerializer(serializers.ModelSerializer):
+class AgentTemplateSerializer(ModelSerializer):
     class Meta:
         model = AgentTemplate
         fields = ["id", "name", "description", "type", "default_config", "is_public", "created_by", "created_at"]
@@ -91,8 +92,8 @@ class AgentTemplateSerializer(serializers.ModelSerializer):
 class AgentInstantiateSerializer(serializers.Serializer):
     """Overrides for a new agent made from a template."""
 
-    name = serializers.CharField(max_length=255, required=False, help_text="Defaults to the template's name.")
-    description = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    name = StrictCharField(max_length=255, required=False, help_text="Defaults to the template's name.")
+    description = StrictCharField(required=False, allow_null=True, allow_blank=True)
     team = team_field()
     config = serializers.DictField(
         required=False, default=dict,

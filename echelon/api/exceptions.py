@@ -104,3 +104,15 @@ def api_exception_handler(exc, context):
 
 def _headers(response) -> dict:
     return {k: v for k, v in response.items() if k in ("WWW-Authenticate", "Retry-After", "Allow")}
+
+
+def not_found(request, exception=None):
+    """Django's `handler404`: a URL under /api/ that no route matches (e.g. `/api/v1/agents/0.5/`,
+    the router's id pattern refuses dots) answers the API's JSON error, not an HTML page."""
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        return JsonResponse(error_body(code="not_found", message="Not found."), status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

@@ -8,8 +8,11 @@ just matches nothing, it is never looked up on its own.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone as dt_timezone
+
 import django_filters
 from django import forms
+from django_filters.fields import IsoDateTimeField
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -32,13 +35,40 @@ def related_id(field_name: str, help_text: str = "") -> django_filters.UUIDFilte
     return django_filters.UUIDFilter(field_name=field_name, help_text=help_text or f"Id of the {field_name}.")
 
 
+def in_utc(value: datetime) -> datetime:
+    """An aware datetime moved to UTC; ValueError when that leaves Python's years 1-9999.
+
+    Python accepts offsets up to ±23:59, PostgreSQL only up to ±15:59: a filter value such as
+    `0013-05-28T07:57:29+20:07` reached the database as written and failed there with a 500
+    (found by schemathesis). In UTC every in-range instant is valid for PostgreSQL."""
+    try:
+        return value.astimezone(dt_timezone.utc)
+    except OverflowError:
+        raise ValueError("out of the supported range of dates") from None
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return in_utc(parsed)
+        except ValueError as exc:
+            raise forms.ValidationError(f"Date and time {exc}.", code="invalid") from None
+
+
+class UtcIsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 def time_range(field_name: str, label: str) -> tuple[filters.IsoDateTimeFilter, filters.IsoDateTimeFilter]:
     """`<label>_after` (inclusive) and `<label>_before` (exclusive) ISO-8601 filters on a timestamp."""
     return (
-        filters.IsoDateTimeFilter(field_name=field_name, lookup_expr="gte",
-                                  help_text=f"{field_name} at or after this ISO-8601 time."),
-        filters.IsoDateTimeFilter(field_name=field_name, lookup_expr="lt",
-                                  help_text=f"{field_name} before this ISO-8601 time."),
+        UtcIsoDateTimeFilter(field_name=field_name, lookup_expr="gte",
+                             help_text=f"{field_name} at or after this ISO-8601 time."),
+        UtcIsoDateTimeFilter(field_name=field_name, lookup_expr="lt",
+                             help_text=f"{field_name} before this ISO-8601 time."),
     )
 
 

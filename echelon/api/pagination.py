@@ -4,11 +4,29 @@ from __future__ import annotations
 
 from django.core.paginator import Page
 from django.db.models import IntegerField, Subquery
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 
 
-class CataloguePagination(PageNumberPagination):
+class StrictPageSize:
+    """`?page_size=` must be a positive integer (capped at `max_page_size`); empty means the
+    default. DRF silently falls back to the default for anything else, which hid client bugs
+    and contradicted the schema (an integer); found by schemathesis."""
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param, "")
+        if raw == "":
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise ValidationError({self.page_size_query_param: ["Must be a positive integer."]})
+        return min(size, self.max_page_size)
+
+
+class CataloguePagination(StrictPageSize, PageNumberPagination):
     """`?page=N&page_size=M` (at most 200) for agents, templates, teams, deployments, workflows."""
 
     page_size = 50
@@ -16,7 +34,7 @@ class CataloguePagination(PageNumberPagination):
     max_page_size = 200
 
 
-class TimeSeriesPagination(CursorPagination):
+class TimeSeriesPagination(StrictPageSize, CursorPagination):
     """Opaque cursors (`next`/`previous` links) for append-mostly tables; stable while rows arrive.
 
     Views set `cursor_ordering` (newest first on their timestamp, then id as a tie-breaker).

@@ -25,7 +25,9 @@ ERROR_DESCRIPTIONS = {
     "403": "The row is readable but the user may not do this to it.",
     "404": "No such row, or the user may not read it.",
     "409": "The request conflicts with the current state.",
+    "429": "Over the subscription tier's request quota; see Retry-After.",
 }
+LIST_404 = "The page number is out of range or not a number, or the cursor is malformed."
 
 
 class EchelonAutoSchema(AutoSchema):
@@ -42,11 +44,29 @@ class EchelonAutoSchema(AutoSchema):
             codes.append("400")
         if self._is_detail():
             codes += ["403", "404"] if self.method != "GET" else ["404"]
+        elif self._is_paginated_list():
+            codes.append("404")
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            # Any write can meet a constraint (unique, check, a protected delete): 409.
+            codes.append("409")
+        if self._is_throttled():
+            codes.append("429")
         for code in codes:
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)
-                responses[code]["description"] = ERROR_DESCRIPTIONS[code]
+                responses[code]["description"] = (
+                    LIST_404 if code == "404" and not self._is_detail() else ERROR_DESCRIPTIONS[code])
         return responses
+
+    def _is_paginated_list(self) -> bool:
+        return self.method == "GET" and self._is_list_view() and self._get_paginator() is not None
+
+    def _is_throttled(self) -> bool:
+        from django.conf import settings
+
+        if self.path.startswith(tuple(settings.ECHELON_RATE_LIMIT_EXEMPT_PATHS)):
+            return False
+        return bool(getattr(self.view, "throttle_classes", None))
 
     def _allows_anonymous(self) -> bool:
         from rest_framework.permissions import AllowAny
@@ -58,3 +78,16 @@ class EchelonAutoSchema(AutoSchema):
 
     def _is_detail(self) -> bool:
         return "{" in self.path
+
+
+def document_empty_query_values(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every optional query parameter accepts an empty
+    value, which means "not given" (django-filter, search, ordering, pagination and the
+    monitoring parameters all read it so, as HTML forms send empty fields). Documented as
+    `allowEmptyValue` so the schema no longer contradicts the API (found by schemathesis)."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", ()):
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
+    return result

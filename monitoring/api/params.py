@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from echelon.api.filters import in_utc
+
 MAX_BUCKETS = 10_000
 BUCKET_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 DEFAULT_SPAN = {"minute": timedelta(hours=1), "hour": timedelta(days=1), "day": timedelta(days=30)}
@@ -46,7 +48,10 @@ def _datetime(params, name: str):
         raise bad(name, "must be an ISO 8601 datetime") from None
     if parsed.tzinfo is None:
         raise bad(name, "must include a time zone")
-    return parsed
+    try:
+        return in_utc(parsed)  # PostgreSQL refuses offsets beyond ±15:59 (a 500 before)
+    except ValueError as exc:
+        raise bad(name, f"is {exc}") from None
 
 
 def window(params, bucket: str) -> tuple[datetime, datetime]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from echelon.api.serializers import ModelSerializer
 from notifications.models import AgentThought, Notification
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(ModelSerializer):
     class Meta:
         model = Notification
         fields = ["id", "type", "title", "message", "data", "priority", "read_at", "expires_at", "created_at"]
@@ -22,7 +23,7 @@ class UnreadCountSerializer(serializers.Serializer):
     unread = serializers.IntegerField(help_text="Unread, unexpired notifications.")
 
 
-class AgentThoughtSerializer(serializers.ModelSerializer):
+class AgentThoughtSerializer(ModelSerializer):
     class Meta:
         model = AgentThought
         fields = [

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from agents.models import Agent
 from echelon.api.fields import PolicyRelatedField
+from echelon.api.serializers import ModelSerializer
 from workflows.models import Deployment, Workflow, WorkflowExecution
 from workflows.services import deployment_create, deployment_run
 
@@ -27,7 +28,7 @@ class CreateOnlyAgentMixin:
         return fields
 
 
-class DeploymentSerializer(CreateOnlyAgentMixin, serializers.ModelSerializer):
+class DeploymentSerializer(CreateOnlyAgentMixin, ModelSerializer):
     agent = agent_field()
 
     class Meta:
@@ -49,7 +50,7 @@ class DeploymentSerializer(CreateOnlyAgentMixin, serializers.ModelSerializer):
         return deployment
 
 
-class WorkflowSerializer(CreateOnlyAgentMixin, serializers.ModelSerializer):
+class WorkflowSerializer(CreateOnlyAgentMixin, ModelSerializer):
     agent = agent_field()
 
     class Meta:
@@ -64,7 +65,7 @@ class WorkflowSerializer(CreateOnlyAgentMixin, serializers.ModelSerializer):
         ]
 
 
-class WorkflowExecutionSerializer(serializers.ModelSerializer):
+class WorkflowExecutionSerializer(ModelSerializer):
     agent = serializers.UUIDField(source="workflow.agent_id", read_only=True)
 
     class Meta:

@@ -1,0 +1,1 @@
+"""Hardening: bad input (fuzzing the REST API, the n8n callback and the realtime websocket)."""
