@@ -8,8 +8,6 @@ just matches nothing, it is never looked up on its own.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone as dt_timezone
-
 import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
@@ -18,6 +16,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import filters as drf_filters
 from rest_framework.exceptions import ValidationError
+
+from echelon.dates import in_utc
 
 
 class StrictFilterSet(filters.FilterSet):
@@ -35,19 +35,9 @@ def related_id(field_name: str, help_text: str = "") -> django_filters.UUIDFilte
     return django_filters.UUIDFilter(field_name=field_name, help_text=help_text or f"Id of the {field_name}.")
 
 
-def in_utc(value: datetime) -> datetime:
-    """An aware datetime moved to UTC; ValueError when that leaves Python's years 1-9999.
-
-    Python accepts offsets up to ±23:59, PostgreSQL only up to ±15:59: a filter value such as
-    `0013-05-28T07:57:29+20:07` reached the database as written and failed there with a 500
-    (found by schemathesis). In UTC every in-range instant is valid for PostgreSQL."""
-    try:
-        return value.astimezone(dt_timezone.utc)
-    except OverflowError:
-        raise ValueError("out of the supported range of dates") from None
-
-
 class UtcIsoDateTimeField(IsoDateTimeField):
+    """ISO 8601 moved to UTC (see echelon.dates): an offset beyond ±15:59 was a 500."""
+
     def to_python(self, value):
         parsed = super().to_python(value)
         if parsed is None:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from echelon.api.filters import in_utc
+from echelon.dates import in_utc
 
 MAX_BUCKETS = 10_000
 BUCKET_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}

@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
+from echelon.dates import in_utc
 from notifications.thoughts import ThoughtBatchError
 from workflows.models import Workflow
 from workflows.services.executions import N8N_STATUSES, ExecutionReport, RecordResult, execution_record
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_AGE_SECONDS = 300
+MAX_DEPTH = 100
 SIGNATURE_RE = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
 EVENT_STATUS = {"execution.finished": "success", "execution.failed": "error"}
 
@@ -65,6 +67,28 @@ def _signed_workflow(body: bytes, digest: str, n8n_workflow_id: str, timestamp: 
     raise HookRejected(401, "X-Echelon-Signature does not match the body", "X-Echelon-Signature")
 
 
+def _top(path: str) -> str:
+    return re.split(r"[.\[ ]", path, maxsplit=1)[0]
+
+
+def _storable(value, path: str = "body", depth: int = 0) -> None:
+    """PostgreSQL stores no NUL character (jsonb refuses `\\u0000`, text refuses NUL), and
+    deep nesting exhausts recursion in the JSON encoders: both were 500s (found by
+    tests/hardening/test_hook_fuzz.py). Refused as a 400 naming where they are."""
+    if depth > MAX_DEPTH:
+        raise HookRejected(400, f"{path} is nested deeper than {MAX_DEPTH} levels", _top(path))
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise HookRejected(400, f"{path} contains a NUL character", _top(path))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _storable(key, f"{path} key", depth + 1)
+            _storable(item, f"{path}.{key}" if path != "body" else key, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _storable(item, f"{path}[{index}]", depth + 1)
+
+
 def _timestamp(payload: dict, header: str | None) -> int:
     raw = header if header is not None else payload.get("ts")
     field = "X-Echelon-Timestamp" if header is not None else "ts"
@@ -79,10 +103,13 @@ def _datetime(payload: dict, name: str):
     value = payload.get(name)
     if value is None:
         return None
-    parsed = parse_datetime(value) if isinstance(value, str) else None
-    if parsed is None:
-        raise HookRejected(400, f"{name} must be an ISO 8601 date-time", name)
-    return parsed
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise ValueError
+        return in_utc(parsed)  # an offset beyond ±15:59 failed in PostgreSQL (a 500)
+    except ValueError:
+        raise HookRejected(400, f"{name} must be an ISO 8601 date-time", name) from None
 
 
 def _report(payload: dict, execution_id: str) -> ExecutionReport:
@@ -90,7 +117,7 @@ def _report(payload: dict, execution_id: str) -> ExecutionReport:
     if event is not None and not isinstance(event, str):
         raise HookRejected(400, "event must be a string", "event")
     status = payload.get("status", EVENT_STATUS.get(event or "", "success"))
-    if status not in N8N_STATUSES:
+    if not isinstance(status, str) or status not in N8N_STATUSES:  # a list here was a 500
         raise HookRejected(400, f"status must be one of {', '.join(sorted(N8N_STATUSES))}", "status")
     error = payload.get("error")
     if error is not None and not isinstance(error, (dict, str)):
@@ -132,8 +159,11 @@ def hook_receive(*, body: bytes, signature: str | None, timestamp_header: str | 
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError):
         raise HookRejected(400, "body is not valid JSON") from None
+    except RecursionError:  # e.g. 500,000 nested "[": the parser recurses (a 500 before)
+        raise HookRejected(400, f"body is nested deeper than {MAX_DEPTH} levels") from None
     if not isinstance(payload, dict):
         raise HookRejected(400, "body must be a JSON object")
+    _storable(payload)
     n8n_workflow_id = _id_field(payload, "n8n_workflow_id")
     workflow = _signed_workflow(body, match.group(1), n8n_workflow_id, timestamp_header)
     # Only a verified body is trusted from here on.

@@ -1,0 +1,147 @@
+"""One focused test per bug the fuzzers found (the fix lives in the module named)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from notifications.models import Notification
+from tests import factories as f
+from tests.api.conftest import client_as
+from tests.lifecycle.test_hooks import SECRET, URL, global_secret, payload, workflow  # noqa: F401
+from workflows.models import WorkflowExecution
+from workflows.services.hooks import sign
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def owner():
+    user = f.UserFactory()
+    f.AgentFactory(created_by=user)
+    return user
+
+
+# --- echelon.api.exceptions.not_found (handler404) ---------------------------------------
+def test_unmatched_api_url_is_a_json_404(owner):
+    response = client_as(owner).get("/api/v1/agents/0.5/")  # the router's id pattern refuses dots
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_unmatched_url_outside_the_api_keeps_the_html_page(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+
+
+# --- echelon.dates / echelon.api.filters: offsets PostgreSQL refuses ------------------------
+def test_time_filter_with_an_offset_beyond_postgresql_range_is_answered(owner):
+    response = client_as(owner).get("/api/v1/agents/", {"created_after": "2000-01-01T00:00:00+20:07"})
+    assert response.status_code == 200, response.content
+    assert len(response.json()["results"]) == 1
+
+
+def test_time_filter_out_of_python_range_in_utc_is_400_naming_it(owner):
+    response = client_as(owner).get("/api/v1/notifications/", {"created_before": "0001-01-01T00:00:00+05:00"})
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith("created_before:")
+
+
+def test_monitoring_window_with_a_far_offset(owner):
+    client = client_as(owner)
+    ok = client.get("/api/v1/api-usage/summary/", {"to": "2026-11-25T10:00:00+20:07"})
+    assert ok.status_code == 200, ok.content
+    bad = client.get("/api/v1/api-usage/summary/", {"to": "0001-01-01T00:00:00+05:00"})
+    assert bad.status_code == 400 and bad.json()["error"]["message"].startswith("to:")
+
+
+# --- echelon.api.pagination.StrictPageSize ------------------------------------------------
+@pytest.mark.parametrize("url", ["/api/v1/agents/", "/api/v1/notifications/"])
+@pytest.mark.parametrize("value", ["null", "0", "-3", "1.5"])
+def test_bad_page_size_is_400(owner, url, value):
+    response = client_as(owner).get(url, {"page_size": value})
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith("page_size:")
+
+
+def test_empty_page_size_means_the_default(owner):
+    assert client_as(owner).get("/api/v1/agents/", {"page_size": ""}).status_code == 200
+
+
+# --- monitoring.api.filters.IntegerFilter -------------------------------------------------
+def test_status_code_filter_must_be_an_integer(owner):
+    client = client_as(owner)
+    assert client.get("/api/v1/api-usage/", {"status_code": "0.5"}).status_code == 400
+    assert client.get("/api/v1/api-usage/", {"status_code": "200"}).status_code == 200
+
+
+# --- echelon.api.serializers: strings must be strings -------------------------------------
+@pytest.mark.parametrize("url,body,field", [
+    ("/api/v1/teams/", {"name": "T", "slug": 0}, "slug"),
+    ("/api/v1/agents/", {"name": 5, "type": "market"}, "name"),
+    ("/api/v1/users/me/", {"avatar_url": 0}, "avatar_url"),
+])
+def test_numbers_are_not_accepted_as_strings(owner, url, body, field):
+    client = client_as(owner)
+    method = client.patch if url.endswith("/me/") else client.post
+    response = method(url, body, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["fields"][field] == ["Must be a string."]
+
+
+# --- echelon.api.schema: what the schema now documents --------------------------------------
+@pytest.fixture
+def schema():
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def test_schema_documents_what_the_api_answers(schema):
+    paths = schema["paths"]
+    assert "404" in paths["/api/v1/agents/"]["get"]["responses"]  # page out of range
+    assert "409" in paths["/api/v1/workflows/{id}/"]["delete"]["responses"]  # protected delete
+    assert "429" in paths["/api/v1/agents/"]["get"]["responses"]  # tier quota
+    assert "429" not in paths["/api/v1/hooks/n8n/"]["post"]["responses"]  # exempt from quotas
+    created_after = next(p for p in paths["/api/v1/agents/"]["get"]["parameters"] if p["name"] == "created_after")
+    assert created_after["allowEmptyValue"] is True
+    assert list(paths["/api/v1/agents/"]["post"]["requestBody"]["content"]) == ["application/json"]
+
+
+# --- workflows.services.hooks ---------------------------------------------------------------
+def post_signed(client, body) -> tuple[int, dict]:
+    raw = json.dumps(body).encode()
+    response = client.post(URL, raw, content_type="application/json",
+                           headers={"X-Echelon-Signature": sign(raw, SECRET)})
+    return response.status_code, response.json()
+
+
+@pytest.mark.parametrize("changes,field", [
+    ({"status": ["success"]}, "status"),                     # unhashable: TypeError
+    ({"output": {"text": "a\x00b"}}, "output"),                # jsonb refuses \u0000
+    ({"thoughts": [{"node_id": "n\x00", "node_type": "input", "content": "x"}]}, "thoughts"),
+    ({"input": json.loads("[" * 150 + "]" * 150)}, "input"),  # deeper than 100 levels
+])
+def test_signed_callback_bad_content_is_400_and_writes_nothing(client, workflow, changes, field):
+    status, body = post_signed(client, payload(**changes))
+    assert status == 400, body
+    assert field in body["error"]["fields"], body
+    assert not WorkflowExecution.objects.exists() and not Notification.objects.exists()
+
+
+def test_signed_callback_with_a_far_offset_is_stored_in_utc(client, workflow):
+    status, _ = post_signed(client, payload(started_at="2026-11-25T10:00:00+20:07"))
+    assert status == 201
+    started = WorkflowExecution.objects.get().started_at
+    assert started.isoformat() == "2026-11-24T13:53:00+00:00"
+
+
+def test_deeply_nested_body_is_400_not_a_crash(client, workflow):
+    raw = b"[" * 200_000 + b"]" * 200_000
+    response = client.post(URL, raw, content_type="application/json",
+                           headers={"X-Echelon-Signature": sign(raw, SECRET)})
+    assert response.status_code == 400 and "nested" in response.json()["error"]["message"]
+
+
