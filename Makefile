@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 WITH_DB := $(PY) -m echelon.embedded_pg --
 
 .PHONY: run test bench install clean
@@ -13,12 +14,18 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+# Node packages of the realtime end-to-end test (the real @supabase/realtime-js client).
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 20) is required for the realtime end-to-end test"; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
 
 run: $(STAMP)
 	$(WITH_DB) $(PY) manage.py serve
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
