@@ -152,10 +152,12 @@ class RealtimeConsumer:
     async def _loop(self) -> None:
         last_frame = time.monotonic()
         while True:
-            now = time.monotonic()
             deadline = last_frame + idle_timeout()
+            wait = deadline - time.monotonic()
             expires = self._token_expires_in()
-            wait = max(0.0, min(deadline - now, expires if self.channels and expires is not None else deadline))
+            if self.channels and expires is not None:
+                wait = min(wait, expires)  # wake up to close the channels of an expired token
+            wait = max(0.0, wait)
             try:
                 message = await asyncio.wait_for(self._receive(), timeout=wait)
             except TimeoutError:
