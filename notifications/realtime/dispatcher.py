@@ -134,7 +134,7 @@ class Dispatcher:
         data = message["data"]
         table = data["table"]
         if table == "user_roles":
-            self._apply_membership(data)
+            await self._apply_membership(data)
         auth = message.get("auth")
         if auth is not None:
             await self._apply_user(auth)
@@ -151,14 +151,31 @@ class Dispatcher:
                 continue
             await socket.push_change(table, data["type"], record or {}, data_json)
 
-    def _apply_membership(self, data: dict) -> None:
+    async def _apply_membership(self, data: dict) -> None:
         old, new = data.get("old_record") or {}, data.get("record") or {}
+        if data["type"] == "UPDATE" and "team_id" not in old and new.get("user_id") in self.by_user:
+            # a bulk UPDATE carries only the old primary key: reload that user's teams
+            await self._reload_teams(new["user_id"])
+            return
         if data["type"] in ("UPDATE", "DELETE") and old.get("user_id") and old.get("team_id"):
             for socket in self.by_user.get(old["user_id"], ()):
                 socket.identity.team_ids.discard(old["team_id"])
         if data["type"] in ("INSERT", "UPDATE") and new.get("user_id") and new.get("team_id"):
             for socket in self.by_user.get(new["user_id"], ()):
                 socket.identity.team_ids.add(new["team_id"])
+
+    async def _reload_teams(self, user_id: str) -> None:
+        from channels.db import database_sync_to_async
+
+        from accounts.models import UserRole
+
+        def load() -> set:
+            rows = UserRole.objects.filter(user_id=user_id, team_id__isnull=False).values_list("team_id", flat=True)
+            return {str(team) for team in rows}
+
+        teams = await database_sync_to_async(load)()
+        for socket in self.by_user.get(user_id, ()):
+            socket.identity.team_ids = set(teams)
 
     async def _apply_user(self, auth: dict) -> None:
         sockets = list(self.by_user.get(auth["user_id"], ()))

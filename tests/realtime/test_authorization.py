@@ -325,3 +325,26 @@ def test_publisher_queries_do_not_depend_on_subscribers(team_setup):
     assert Notification.objects.filter(user=owner).count() == 2
     assert not UserRole.objects.filter(user=owner, team__isnull=True).exists()
     assert AgentTemplate.objects.count() == 0
+
+
+def test_bulk_membership_update_reloads_the_users_teams(team_setup):
+    owner, viewer, _, team, role = team_setup
+    other_team = factories.TeamFactory(created_by=owner)
+    agent = factories.AgentFactory(created_by=owner, team=team)
+
+    async def scenario():
+        client = await connected(viewer, agent_binding())
+
+        def bulk_move():
+            from notifications.realtime.publisher import UPDATE, publish_rows
+
+            with transaction.atomic():
+                UserRole.objects.filter(pk=role.pk).update(team=other_team)
+                publish_rows(UserRole, [role.pk], UPDATE)
+
+        await db(bulk_move)
+        await db(agent_set_status, agent=agent, status="active", actor=owner)
+        assert await received_ids(client) == []
+        await client.close()
+
+    run(scenario)
