@@ -236,22 +236,22 @@ class RealtimeConsumer:
             except AuthError as exc:
                 await self.send_text(protocol.reply(self.vsn, frame, "error", {"reason": f"invalid access token: {exc}"}))
                 return
-        config = frame.payload.get("config") or {}
-        entries = config.get("postgres_changes") or [] if isinstance(config, dict) else []
+        config = frame.payload.get("config")
+        entries = config.get("postgres_changes") if isinstance(config, dict) else None
         if not isinstance(entries, list):
             entries = []
-        if topic in self.channels:
+        if topic in self.channels:  # a rejoin replaces the channel
             self._drop(self.channels[topic])
         channel = Channel(topic, frame.join_ref, orjson.dumps(topic))
         replies, errors = [], []
         for entry in entries:
             sub, error = parse_binding(entry)
-            replies.append({**entry, "id": sub.id if sub else binding_id(entry if isinstance(entry, dict) else {})}
-                           if isinstance(entry, dict) else entry)
             if sub is None:
                 errors.append(error)
             else:
                 channel.subscriptions.append(sub)
+            # every entry echoed verbatim, in order, with its id: the client compares them
+            replies.append({**entry, "id": binding_id(entry)} if isinstance(entry, dict) else entry)
         self.channels[topic] = channel
         self.dispatcher.reindex(self)
         await self.send_text(protocol.reply(self.vsn, frame, "ok", {"postgres_changes": replies}))

@@ -33,7 +33,6 @@ class Dispatcher:
         self.by_user: dict[str, set] = {}
         self.ready = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
-        self.handled = 0
 
     # --- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -127,7 +126,6 @@ class Dispatcher:
                 await self.handle(raw)
             except Exception:
                 log.exception("realtime: could not dispatch a change")
-            self.handled += 1
 
     async def handle(self, raw: bytes) -> None:
         message = orjson.loads(raw)

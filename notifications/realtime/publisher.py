@@ -72,18 +72,14 @@ def publish_rows(model, rows, type_: str) -> None:
     if not pks:
         return
     policy = policy_for(model)
-    records = read_records(model, pks)
     pk_column = model._meta.pk.column
-    instances = model._default_manager.in_bulk(list(records))
-    for pk, record in records.items():
-        row = instances[pk]
-        audience = policy.audience(row)
+    for row in model._default_manager.in_bulk(pks).values():  # one query for all the rows
+        record, audience = record_of(row), policy.audience(row)
         if type_ == DELETE:
             publish_change(model, DELETE, record=None, old_record=record, audience=audience)
         else:
             old = {pk_column: record[pk_column]} if type_ == UPDATE else None
-            publish_change(model, type_, record=record, old_record=old, audience=audience,
-                           auth=_auth_of(model, row))
+            publish_change(model, type_, record=record, old_record=old, audience=audience, auth=_auth_of(model, row))
 
 
 def _capture_old(sender, instance, raw=False, **kwargs) -> None:
