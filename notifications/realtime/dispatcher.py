@@ -147,7 +147,10 @@ class Dispatcher:
             identity = socket.identity
             if not audience.admits(identity.user_id, identity.team_ids, is_superuser=identity.is_superuser):
                 continue
-            await socket.push_change(table, data["type"], record or {}, data_json)
+            try:
+                await socket.push_change(table, data["type"], record or {}, data_json)
+            except Exception:  # a socket closing mid fan-out must not cost the others this change
+                log.debug("realtime: push to a closing socket failed", exc_info=True)
 
     async def _apply_membership(self, data: dict) -> None:
         old, new = data.get("old_record") or {}, data.get("record") or {}
