@@ -252,9 +252,10 @@ class RealtimeConsumer:
                 channel.subscriptions.append(sub)
             # every entry echoed verbatim, in order, with its id: the client compares them
             replies.append({**entry, "id": binding_id(entry)} if isinstance(entry, dict) else entry)
+        # reply first: a change framed before the reply would carry ids the client does not know yet
+        await self.send_text(protocol.reply(self.vsn, frame, "ok", {"postgres_changes": replies}))
         self.channels[topic] = channel
         self.dispatcher.reindex(self)
-        await self.send_text(protocol.reply(self.vsn, frame, "ok", {"postgres_changes": replies}))
         if not entries:
             return
         name = topic[len(TOPIC_PREFIX):]
