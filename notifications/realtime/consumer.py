@@ -35,6 +35,23 @@ def idle_timeout() -> float:
     return float(getattr(settings, "REALTIME_IDLE_TIMEOUT", 60))
 
 
+# Limits per socket, so one client cannot grow a server process without bound (README
+# "Hardening: bad input"; tests/hardening/test_websocket_fuzz.py).
+def max_frame_bytes() -> int:
+    """A larger client frame closes the socket (protocol.CLOSE_FRAME_TOO_BIG)."""
+    return int(getattr(settings, "REALTIME_MAX_FRAME_BYTES", 256 * 1024))
+
+
+def max_channels() -> int:
+    """Joined topics per socket; a join beyond it gets an error reply."""
+    return int(getattr(settings, "REALTIME_MAX_CHANNELS", 100))
+
+
+def max_bindings() -> int:
+    """`postgres_changes` entries per join; more gets an error reply."""
+    return int(getattr(settings, "REALTIME_MAX_BINDINGS", 100))
+
+
 def _tables() -> dict[str, type]:
     """db_table → model, for every model with a row policy (the tables one may subscribe to)."""
     from echelon.policy import registered_models
@@ -174,13 +191,18 @@ class RealtimeConsumer:
             last_frame = time.monotonic()
             text = message.get("text")
             if text is None:  # the Phoenix client never sends binary frames to the server
-                await self._send({"type": "websocket.close", "code": 1003})
+                await self._send({"type": "websocket.close", "code": protocol.CLOSE_BINARY_FRAME})
+                return
+            limit = max_frame_bytes()
+            if len(text) > limit // 4 and len(text.encode()) > limit:
+                log.info("realtime: closing on a frame over %d bytes", limit)
+                await self._send({"type": "websocket.close", "code": protocol.CLOSE_FRAME_TOO_BIG})
                 return
             try:
                 frame = protocol.decode(text, self.vsn)
             except protocol.ProtocolError as exc:
                 log.info("realtime: closing on a bad frame: %s", exc)
-                await self._send({"type": "websocket.close", "code": 1007})
+                await self._send({"type": "websocket.close", "code": protocol.CLOSE_UNREADABLE_FRAME})
                 return
             await self._handle(frame)
 
@@ -213,7 +235,9 @@ class RealtimeConsumer:
                 await self._leave(frame, channel)
             elif frame.event == "access_token":
                 await self._refresh_token(frame, channel)
-            # broadcast/presence are not served: the seed only uses postgres_changes.
+            else:  # broadcast/presence are not served: the seed only uses postgres_changes
+                await self.send_text(protocol.reply(
+                    self.vsn, frame, "error", {"reason": f"unknown event {frame.event[:100]!r}"}))
         except Exception:
             log.exception("realtime: channel %s failed", frame.topic)
             await self._frame(channel.join_ref, channel.join_ref, channel.topic, "phx_error", {})
@@ -240,6 +264,14 @@ class RealtimeConsumer:
         entries = config.get("postgres_changes") if isinstance(config, dict) else None
         if not isinstance(entries, list):
             entries = []
+        refusal = None
+        if topic not in self.channels and len(self.channels) >= max_channels():
+            refusal = f"too many channels on this socket (at most {max_channels()})"
+        elif len(entries) > max_bindings():
+            refusal = f"too many postgres_changes bindings (at most {max_bindings()})"
+        if refusal:
+            await self.send_text(protocol.reply(self.vsn, frame, "error", {"reason": refusal}))
+            return
         if topic in self.channels:  # a rejoin replaces the channel
             self._drop(self.channels[topic])
         channel = Channel(topic, frame.join_ref, orjson.dumps(topic))

@@ -17,6 +17,15 @@ SUPPORTED_VSN = (VSN_1, VSN_2)
 DEFAULT_VSN = VSN_1
 
 
+# Close codes for bad client frames. Application codes (4000-4999) mirroring RFC 6455's 1003,
+# 1007 and 1009: daphne (autobahn) refuses to send any code but 1000 and 3000-4999, so 1007
+# became an exception in the application and a 1011 "internal error" close with a traceback
+# in the log (found by tests/hardening/test_websocket_fuzz.py against a live daphne).
+CLOSE_BINARY_FRAME = 4003
+CLOSE_UNREADABLE_FRAME = 4007
+CLOSE_FRAME_TOO_BIG = 4009
+
+
 class ProtocolError(ValueError):
     """A frame the server cannot read (not JSON, wrong shape, wrong types)."""
 
