@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 WITH_DB := $(PY) -m echelon.embedded_pg --
 
-.PHONY: run test bench install audit clean
+.PHONY: run test bench install audit clean fuzz
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ run: $(STAMP)
 
 test: $(STAMP) $(NODE_STAMP)
 	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
+
+# Release check (README "Hardening: bad input"): the fuzzers of tests/hardening with many more,
+# randomized examples (CI runs the same tests bounded and derandomized in `make test`).
+FUZZ_EXAMPLES ?= 100
+FUZZ_HOOK_EXAMPLES ?= 2000
+fuzz: $(STAMP)
+	ECHELON_FUZZ_RANDOM=1 ECHELON_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ECHELON_FUZZ_HOOK_EXAMPLES=$(FUZZ_HOOK_EXAMPLES) \
+		$(WITH_DB) $(PY) -m pytest tests/hardening --timeout=0 $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(WITH_DB) $(PY) -m bench $(BENCH_ARGS)

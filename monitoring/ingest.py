@@ -29,6 +29,8 @@ from decimal import Decimal, InvalidOperation
 import orjson
 from django.utils import timezone
 
+from echelon.dates import in_utc
+from echelon.jsonvalues import unstorable_message, unstorable_path
 from monitoring.models import MetricType, MetricUnit
 
 MAX_ROWS = 10_000
@@ -138,6 +140,8 @@ def validate_rows(rows) -> tuple[list[tuple], list[int], list[dict]]:
         if metadata is None or metadata == {}:
             metadata = _EMPTY_OBJECT
         elif type(metadata) is dict:
+            if unstorable_path(metadata) is not None:  # NUL / deep nesting: COPY failed, a 500
+                errors.append({"index": index, "field": "metadata", "message": unstorable_message("metadata")})
             metadata = dumps(metadata).decode()
         else:
             errors.append({"index": index, "field": "metadata", "message": "must be a JSON object"})
@@ -153,6 +157,11 @@ def validate_rows(rows) -> tuple[list[tuple], list[int], list[dict]]:
             else:
                 if recorded_at.tzinfo is None:
                     errors.append({"index": index, "field": "recorded_at", "message": "must include a time zone"})
+                else:
+                    try:
+                        recorded_at = in_utc(recorded_at)  # offsets beyond ±15:59 failed in COPY
+                    except ValueError as exc:
+                        errors.append({"index": index, "field": "recorded_at", "message": f"is {exc}"})
 
         if len(errors) == bad:
             clean.append((agent_id.lower(), metric_type, value, unit, metadata, recorded_at))

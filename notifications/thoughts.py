@@ -8,10 +8,12 @@ is an upsert on (execution, node_id), so a replayed batch changes nothing.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 
+from echelon.jsonvalues import unstorable_message, unstorable_path
 from notifications.models import AgentThought, NodeType
 from notifications.realtime.publisher import INSERT, publish_rows
 from workflows.models import WorkflowExecution
@@ -60,6 +62,10 @@ def _clean(index: int, item) -> dict:
         metadata = {}
     if not isinstance(metadata, dict):
         raise ThoughtBatchError(f"{label}: metadata must be an object", field=f"{where}.metadata", node_id=node_id)
+    unstorable = unstorable_path(item)  # NUL characters, deep nesting: 500s in PostgreSQL before
+    if unstorable is not None:
+        raise ThoughtBatchError(f"{label}: {unstorable_message(unstorable)}",
+                                field=f"{where}.{re.split(r'[.[]', unstorable, maxsplit=1)[0]}", node_id=node_id)
     confidence = item.get("confidence_score", item.get("confidence"))
     if confidence is not None:
         try:

@@ -1,4 +1,4 @@
-"""Serializer bases for the API: strings must be JSON strings.
+"""Serializer bases for the API: strings must be JSON strings, JSON must be storable.
 
 DRF's CharField turns a number into its text (`{"slug": 0}` became the slug "0"), so a wrong
 type was accepted instead of being a 400 (found by schemathesis). `ModelSerializer` here maps
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.db import models
 from rest_framework import serializers
+
+from echelon.jsonvalues import unstorable_message, unstorable_path
 
 
 class StrictStringMixin:
@@ -36,6 +38,18 @@ class StrictSlugField(StrictStringMixin, serializers.SlugField):
     pass
 
 
+class StorableJSONField(serializers.JSONField):
+    """JSON without NUL characters and at most 100 levels deep: PostgreSQL refused the rest
+    with a 500 (found by schemathesis; see echelon.jsonvalues)."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        path = unstorable_path(value)
+        if path is not None:
+            raise serializers.ValidationError(unstorable_message(path), code="invalid")
+        return value
+
+
 class ModelSerializer(serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
@@ -44,4 +58,5 @@ class ModelSerializer(serializers.ModelSerializer):
         models.EmailField: StrictEmailField,
         models.URLField: StrictURLField,
         models.SlugField: StrictSlugField,
+        models.JSONField: StorableJSONField,
     }

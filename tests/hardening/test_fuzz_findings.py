@@ -145,3 +145,40 @@ def test_deeply_nested_body_is_400_not_a_crash(client, workflow):
     assert response.status_code == 400 and "nested" in response.json()["error"]["message"]
 
 
+
+
+# --- echelon.jsonvalues: NUL characters and deep nesting in JSON written through the API ----------
+@pytest.mark.parametrize("config", [{"a": "x\x00"}, {"k\x00": 1}, json.loads('{"a":' * 120 + "1" + "}" * 120)])
+def test_template_config_postgresql_cannot_store_is_400(owner, config):
+    response = client_as(owner).post("/api/v1/agent-templates/", {"name": "T", "type": "market",
+                                                                  "default_config": config}, format="json")
+    assert response.status_code == 400, response.content
+    assert "default_config" in response.json()["error"]["fields"]
+
+
+def test_thought_batch_with_a_nul_character_is_400(owner):
+    agent = f.AgentFactory(created_by=owner)
+    execution = f.WorkflowExecutionFactory(workflow=f.WorkflowFactory(agent=agent))
+    batch = [{"node_id": "n1", "node_type": "input", "content": "a\x00b"}]
+    response = client_as(owner).post(f"/api/v1/workflow-executions/{execution.pk}/thoughts/", batch, format="json")
+    assert response.status_code == 400, response.content
+    assert "thoughts[0].content" in json.dumps(response.json()) or "[0].content" in json.dumps(response.json())
+
+
+@pytest.mark.parametrize("row,field", [
+    ({"metadata": {"note": "\x00"}}, "metadata"),
+    ({"recorded_at": "0001-01-01T00:00:00+05:00"}, "recorded_at"),
+])
+def test_bulk_metrics_postgresql_cannot_store_are_400(owner, row, field):
+    agent = f.AgentFactory(created_by=owner)
+    body = [{"agent_id": str(agent.pk), "metric_type": "cost", "value": 1, **row}]
+    response = client_as(owner).post("/api/v1/agent-metrics/bulk/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["rows"][0]["field"] == field
+
+
+def test_bulk_metrics_far_offset_is_stored_in_utc(owner):
+    agent = f.AgentFactory(created_by=owner)
+    body = [{"agent_id": str(agent.pk), "metric_type": "cost", "value": 1, "recorded_at": "2026-11-25T10:00:00+20:07"}]
+    response = client_as(owner).post("/api/v1/agent-metrics/bulk/", body, format="json")
+    assert response.status_code == 201, response.content

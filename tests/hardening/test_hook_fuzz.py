@@ -9,6 +9,7 @@ nothing (executions, thoughts, notifications and the workflow's counters unchang
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -22,8 +23,11 @@ from workflows.services.hooks import MAX_BODY_BYTES, sign
 
 pytestmark = pytest.mark.django_db
 
+# CI: 60 examples per rule, the same every run; `make fuzz` (ECHELON_FUZZ_RANDOM=1): 2,000, random.
+RANDOM = os.environ.get("ECHELON_FUZZ_RANDOM") == "1"
 FUZZ = hypothesis_settings(
-    max_examples=60, deadline=None, derandomize=True, database=None,
+    max_examples=int(os.environ.get("ECHELON_FUZZ_HOOK_EXAMPLES", "60")), deadline=None,
+    derandomize=not RANDOM, database=hypothesis_settings().database if RANDOM else None,
     # The test database and client are per test, on purpose: every example must leave them as found.
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                            HealthCheck.data_too_large],

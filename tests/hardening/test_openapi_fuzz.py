@@ -71,7 +71,8 @@ def fuzz_world(db, settings):
 
 @schema.parametrize()
 @hypothesis.settings(
-    max_examples=EXAMPLES, deadline=None, derandomize=not RANDOM, database=None if not RANDOM else hypothesis.settings().database,
+    max_examples=EXAMPLES, deadline=None, derandomize=not RANDOM,
+    database=hypothesis.settings().database if RANDOM else None,
     suppress_health_check=list(hypothesis.HealthCheck),
 )
 def test_every_operation_as_a_normal_user(case, fuzz_world):

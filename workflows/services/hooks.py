@@ -21,13 +21,13 @@ from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 from echelon.dates import in_utc
+from echelon.jsonvalues import MAX_DEPTH, unstorable_message, unstorable_path
 from notifications.thoughts import ThoughtBatchError
 from workflows.models import Workflow
 from workflows.services.executions import N8N_STATUSES, ExecutionReport, RecordResult, execution_record
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_AGE_SECONDS = 300
-MAX_DEPTH = 100
 SIGNATURE_RE = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
 EVENT_STATUS = {"execution.finished": "success", "execution.failed": "error"}
 
@@ -67,26 +67,12 @@ def _signed_workflow(body: bytes, digest: str, n8n_workflow_id: str, timestamp: 
     raise HookRejected(401, "X-Echelon-Signature does not match the body", "X-Echelon-Signature")
 
 
-def _top(path: str) -> str:
-    return re.split(r"[.\[ ]", path, maxsplit=1)[0]
-
-
-def _storable(value, path: str = "body", depth: int = 0) -> None:
-    """PostgreSQL stores no NUL character (jsonb refuses `\\u0000`, text refuses NUL), and
-    deep nesting exhausts recursion in the JSON encoders: both were 500s (found by
-    tests/hardening/test_hook_fuzz.py). Refused as a 400 naming where they are."""
-    if depth > MAX_DEPTH:
-        raise HookRejected(400, f"{path} is nested deeper than {MAX_DEPTH} levels", _top(path))
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise HookRejected(400, f"{path} contains a NUL character", _top(path))
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _storable(key, f"{path} key", depth + 1)
-            _storable(item, f"{path}.{key}" if path != "body" else key, depth + 1)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _storable(item, f"{path}[{index}]", depth + 1)
+def _storable(payload: dict) -> None:
+    """NUL characters and deep nesting were 500s in PostgreSQL (see echelon.jsonvalues)."""
+    path = unstorable_path(payload)
+    if path is not None:
+        field = re.split(r"[.\[]", path, maxsplit=1)[0]
+        raise HookRejected(400, unstorable_message(path), field)
 
 
 def _timestamp(payload: dict, header: str | None) -> int:
