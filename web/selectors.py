@@ -10,7 +10,7 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from accounts.models import Team
+from accounts.models import Team, User
 from agents.models import Agent, AgentStatus, AgentType
 from agents.selectors import agent_dashboard
 from echelon.policy import policy_for
@@ -41,9 +41,11 @@ def dashboard_rows(*, user) -> list[dict]:
     ids = [row["id"] for row in rows]
     editable = {str(pk) for pk in policy_for(Agent).editable_by(user).filter(pk__in=ids).values_list("pk", flat=True)}
     team_ids = {row["team"] for row in rows if row["team"]}
-    # A readable agent's team name is shown even when the user is not a member (owner in a team).
-    names = {str(pk): name for pk, name in Team.objects.filter(pk__in=team_ids).values_list("pk", "name")} \
-        if team_ids else {}
+    # Names of the teams the user may read; an owner's agent in a team they are not in shows none.
+    names = {
+        str(pk): name
+        for pk, name in policy_for(Team).visible_to(user).filter(pk__in=team_ids).values_list("pk", "name")
+    } if team_ids else {}
     for row in rows:
         row["editable"] = row["id"] in editable
         row["team_name"] = names.get(row["team"] or "", "")
@@ -61,7 +63,12 @@ def dashboard_filter_choices(rows: list[dict]) -> dict:
 def agent_page(*, user, pk) -> dict:
     """An agent readable by `user` (404 otherwise) with its deployments, workflows, recent
     executions and the metric types it has recorded."""
-    agent = get_object_or_404(policy_for(Agent).visible_to(user).select_related("team", "created_by"), pk=pk)
+    agent = get_object_or_404(policy_for(Agent).visible_to(user), pk=pk)
+    # Team and owner are named only when their own policies let the user read them.
+    team = policy_for(Team).visible_to(user).filter(pk=agent.team_id).values_list("name", flat=True).first() \
+        if agent.team_id else None
+    owner = policy_for(User).visible_to(user).filter(pk=agent.created_by_id).values_list("email", flat=True).first() \
+        if agent.created_by_id else None
     deployments = policy_for(Deployment).visible_to(user).filter(agent=agent).order_by("-version")[:20]
     workflows = policy_for(Workflow).visible_to(user).filter(agent=agent).order_by("-created_at")
     executions = (
@@ -75,6 +82,8 @@ def agent_page(*, user, pk) -> dict:
     )
     return {
         "agent": agent,
+        "team_name": team,
+        "owner_email": owner,
         "editable": policy_for(Agent).editable_by(user).filter(pk=agent.pk).exists(),
         "deployments": list(deployments),
         "workflows": list(workflows),

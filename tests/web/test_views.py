@@ -132,3 +132,18 @@ def test_notifications_page_shows_only_the_users_notifications_and_the_unread_co
     assert "Someone else" not in body
     assert 'data-count="1"' in body
     assert "priority-high" in body
+
+
+def test_agent_page_names_team_and_owner_only_through_their_policies(user):
+    other_team = factories.TeamFactory(name="Not my team")
+    agent = factories.AgentFactory(created_by=user, team=other_team)
+    body = signed_in(user).get(f"/agents/{agent.pk}/").content.decode()
+    assert "Not my team" not in body and "(not yours)" in body
+    assert user.email in body
+
+    team = factories.TeamFactory(name="Shared team")
+    factories.UserRoleFactory(user=user, team=team, role=Role.VIEWER)
+    stranger_agent = factories.AgentFactory(team=team)  # owner shares no team with the user
+    body = signed_in(user).get(f"/agents/{stranger_agent.pk}/").content.decode()
+    assert "Shared team" in body
+    assert stranger_agent.created_by.email not in body
