@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 WITH_DB := $(PY) -m echelon.embedded_pg --
 
 .PHONY: run test bench install audit clean
@@ -13,7 +14,13 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+# Node packages of the realtime end-to-end test (the real @supabase/realtime-js client).
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 20) is required for the realtime end-to-end test"; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
 
 # Developer tools (pip-audit) on top of the app's packages; only `make audit` needs them.
 DEV_STAMP := $(VENV)/.installed-dev
@@ -36,7 +43,7 @@ $(CHROMIUM):
 run: $(STAMP)
 	$(WITH_DB) $(PY) manage.py serve $(RUN_ARGS)
 
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
 	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -8,8 +8,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "echelon.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
+from django.urls import path  # noqa: E402
 
-websocket_urlpatterns: list = []
+from notifications.realtime.consumer import RealtimeConsumer  # noqa: E402
+
+# No origin check: the Supabase node client sends no Origin; sockets authenticate with a JWT.
+websocket_urlpatterns: list = [
+    path("realtime/v1/websocket", RealtimeConsumer.as_asgi()),
+]
 
 application = ProtocolTypeRouter(
     {

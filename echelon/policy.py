@@ -99,6 +99,11 @@ class RowPolicy:
     def audience(self, row) -> Audience:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
 
+    def audience_key(self, row):
+        """A key shared by rows that have the same audience (None: no sharing), so a bulk
+        publish computes each audience once."""
+        return None
+
     # --- querysets: the only way code reads rows for a user -------------------------------
     def _restrict(self, user, rule, queryset: QuerySet | None) -> QuerySet:
         queryset = self.model._default_manager.all() if queryset is None else queryset

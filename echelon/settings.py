@@ -159,6 +159,10 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Realtime websockets: idle sockets (no frame, not even a heartbeat) are closed after this.
+REALTIME_IDLE_TIMEOUT = float(os.environ.get("REALTIME_IDLE_TIMEOUT", "60"))
+REALTIME_REDIS_CHANNEL = os.environ.get("REALTIME_REDIS_CHANNEL", "echelon:realtime")
+
 # --- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

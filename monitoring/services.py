@@ -13,6 +13,7 @@ from agents.models import Agent
 from echelon.policy import policy_for
 from monitoring.ingest import COPY_COLUMNS, MAX_ROWS, gc_paused, validate_rows
 from monitoring.models import AgentMetric, MetricType, MetricUnit
+from notifications.realtime.publisher import INSERT, publish_rows
 from workflows.models import ExecutionStatus, WorkflowExecution
 
 
@@ -107,4 +108,6 @@ def agent_metrics_record_derived(
                 unit=MetricUnit.MS, recorded_at=until,
                 metadata={**window, "executions": finished, **({"capped": True} if capped else {})},
             ))
-    return AgentMetric.objects.bulk_create(metrics)
+    created = AgentMetric.objects.bulk_create(metrics)
+    publish_rows(AgentMetric, created, INSERT)  # bulk_create sends no signals
+    return created

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationType, Priority
+from notifications.realtime.publisher import UPDATE, publish_rows
 
 
 def notification_create(*, user_id, type: str, title: str, message: str, data: dict | None = None,
@@ -23,7 +24,10 @@ def notifications_mark_read(*, user, ids=None) -> int:
     rows = Notification.objects.filter(user=user).unread()
     if ids is not None:
         rows = rows.filter(pk__in=ids)
-    return rows.update(read_at=timezone.now())
+    pks = list(rows.select_for_update().values_list("pk", flat=True))
+    count = Notification.objects.filter(pk__in=pks).update(read_at=timezone.now())
+    publish_rows(Notification, pks, UPDATE)  # update() sends no signals
+    return count
 
 
 def notify_deployment_outcome(*, deployment, agent) -> Notification | None:

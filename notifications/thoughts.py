@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 
 from notifications.models import AgentThought, NodeType
+from notifications.realtime.publisher import INSERT, publish_rows
 from workflows.models import WorkflowExecution
 
 MAX_BATCH = 1000
@@ -125,9 +126,12 @@ def thoughts_ingest(*, execution: WorkflowExecution, thoughts: list, agent_id=No
         stored = dict(AgentThought.objects.filter(execution_id=locked.pk).values_list("node_id", "parent_node_id"))
         _check_links(cleaned, stored)
         rows = [AgentThought(execution_id=locked.pk, agent_id=agent_id, **item) for item in cleaned]
-        return AgentThought.objects.bulk_create(
+        written = AgentThought.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["execution", "node_id"], update_fields=UPDATABLE
         )
+        # bulk_create sends no signals; a replayed node is announced again as an INSERT (upsert).
+        publish_rows(AgentThought, written, INSERT)
+        return written
 
 
 def execution_mind_map(*, execution_id) -> list[dict]:

@@ -26,6 +26,10 @@ class _ThroughAgent(RowPolicy):
     def audience(self, row) -> Audience:
         return agent_audience(self.agent_id_of(row))
 
+    def audience_key(self, row):
+        agent_id = getattr(row, "agent_id", None)
+        return None if agent_id is None else ("agent", agent_id)
+
 
 @register
 class DeploymentPolicy(_ThroughAgent):

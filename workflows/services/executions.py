@@ -22,6 +22,7 @@ from django.utils.dateparse import parse_datetime
 
 from agents.models import Agent, AgentStatus
 from agents.services import agent_set_status
+from notifications.realtime.publisher import INSERT, UPDATE, publish_rows
 from notifications.services import notify_execution_failed
 from workflows.models import ExecutionStatus, Workflow, WorkflowExecution
 
@@ -138,6 +139,7 @@ def _count_final(workflow_id, execution: WorkflowExecution) -> None:
         error_count=Coalesce(F("error_count"), 0) + (1 - success),
         last_execution=Greatest(Coalesce(F("last_execution"), Value(finished_at)), Value(finished_at)),
     )
+    publish_rows(Workflow, [workflow_id], UPDATE)  # update() sends no signals
 
 
 def _on_failure(workflow: Workflow, execution: WorkflowExecution) -> None:
@@ -162,6 +164,8 @@ def execution_record(*, workflow: Workflow, report: ExecutionReport, thoughts: l
     WorkflowExecution.objects.bulk_create([candidate], ignore_conflicts=True)
     row = WorkflowExecution.objects.select_for_update().get(workflow_id=workflow.pk, execution_id=report.execution_id)
     created = row.pk == candidate.pk
+    if created:
+        publish_rows(WorkflowExecution, [row.pk], INSERT)  # bulk_create sends no signals
     old_status = None if created else row.status
     if not created:
         changed = []

@@ -1,0 +1,55 @@
+"""Who a websocket is: the REST API's JWT access tokens (simplejwt), verified here.
+
+A socket's identity holds what the fan-out needs in memory: user id, superuser flag, the ids
+of its teams (loaded once at connect, then kept current by user_roles changes on the bus)
+and the token's expiry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import AccessToken
+
+
+class AuthError(Exception):
+    """The token is missing, malformed, expired or names no active user."""
+
+
+@dataclass
+class Identity:
+    user_id: str
+    is_superuser: bool
+    team_ids: set = field(default_factory=set)
+    expires_at: float | None = None
+
+
+def user_from_token(token: str | None):
+    """The active user of a valid access token; AuthError otherwise (sync: queries the DB)."""
+    from accounts.models import User
+
+    if not token:
+        raise AuthError("missing access token (apikey)")
+    try:
+        access = AccessToken(token)
+    except TokenError as exc:
+        raise AuthError(str(exc)) from None
+    user_id = access.get(settings.SIMPLE_JWT.get("USER_ID_CLAIM", "user_id"))
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+    if user is None:
+        raise AuthError("token user not found or inactive")
+    return user, access.get("exp")
+
+
+def identity_from_token(token: str | None) -> Identity:
+    """Verify `token` and load the socket's identity (two queries)."""
+    from accounts.models import UserRole
+
+    user, exp = user_from_token(token)
+    teams = UserRole.objects.filter(user_id=user.pk, team_id__isnull=False).values_list("team_id", flat=True)
+    return Identity(
+        user_id=str(user.pk), is_superuser=bool(user.is_superuser), team_ids={str(t) for t in teams},
+        expires_at=float(exp) if exp is not None else None,
+    )

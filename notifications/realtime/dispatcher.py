@@ -1,0 +1,197 @@
+"""One dispatcher per server process (per event loop): the bus → the local sockets, in memory.
+
+Changes arrive serialized once (one Redis subscription per process, or the in-process bus),
+are decoded once, and are matched against every local socket: the row's audience (computed by
+the writer) against the socket's user and teams, then each subscription's event and filter.
+A `user_roles` change updates the team ids of that user's sockets BEFORE later changes are
+delivered, so a lost membership stops team pushes at once on every socket of every process.
+Everything runs in one worker task, so changes are handled in bus order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+
+import orjson
+
+from echelon.policy import Audience
+from notifications.realtime import bus
+
+log = logging.getLogger(__name__)
+
+_by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class Dispatcher:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.sockets: set = set()
+        self.by_table: dict[str, set] = {}
+        self.by_user: dict[str, set] = {}
+        self.ready = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+
+    # --- lifecycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        self._tasks.append(self.loop.create_task(self._work()))
+        url = bus.redis_url()
+        if url:
+            self._tasks.append(self.loop.create_task(self._listen(url)))
+        else:
+            bus.attach_local(self)
+            self.ready.set()
+
+    async def _listen(self, url: str) -> None:
+        """The process' single Redis subscription; reconnects after a failure."""
+        import redis.asyncio as aioredis
+
+        delay = 0.5
+        while True:
+            client = aioredis.Redis.from_url(url)
+            try:
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                await pubsub.subscribe(bus.channel_name())
+                self.ready.set()
+                delay = 0.5
+                while True:
+                    message = await pubsub.get_message(timeout=None)
+                    if message is not None and message.get("type") == "message":
+                        self.queue.put_nowait(message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("realtime: Redis subscription lost; retrying in %.1fs", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
+            finally:
+                try:
+                    await client.aclose()
+                except Exception:  # closing a broken connection
+                    pass
+
+    def deliver_threadsafe(self, message: bytes) -> None:
+        """In-process bus: called from whatever thread committed the write."""
+        try:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, message)
+        except RuntimeError:  # loop closed
+            bus.detach_local(self)
+
+    # --- sockets ---------------------------------------------------------------------------------
+    def add(self, socket) -> None:
+        self.sockets.add(socket)
+        self.by_user.setdefault(socket.identity.user_id, set()).add(socket)
+
+    def remove(self, socket) -> None:
+        self.sockets.discard(socket)
+        self._unindex_tables(socket)
+        users = self.by_user.get(socket.identity.user_id)
+        if users is not None:
+            users.discard(socket)
+            if not users:
+                del self.by_user[socket.identity.user_id]
+
+    def change_user(self, socket, old_user_id: str) -> None:
+        users = self.by_user.get(old_user_id)
+        if users is not None:
+            users.discard(socket)
+            if not users:
+                del self.by_user[old_user_id]
+        self.by_user.setdefault(socket.identity.user_id, set()).add(socket)
+
+    def _unindex_tables(self, socket) -> None:
+        for table in socket.indexed_tables:
+            holders = self.by_table.get(table)
+            if holders is not None:
+                holders.discard(socket)
+                if not holders:
+                    del self.by_table[table]
+        socket.indexed_tables = set()
+
+    def reindex(self, socket) -> None:
+        """Call after the socket's subscriptions changed."""
+        self._unindex_tables(socket)
+        tables = socket.subscribed_tables()
+        for table in tables:
+            self.by_table.setdefault(table, set()).add(socket)
+        socket.indexed_tables = tables
+
+    # --- the fan-out -------------------------------------------------------------------------------
+    async def _work(self) -> None:
+        while True:
+            raw = await self.queue.get()
+            try:
+                await self.handle(raw)
+            except Exception:
+                log.exception("realtime: could not dispatch a change")
+
+    async def handle(self, raw: bytes) -> None:
+        message = orjson.loads(raw)
+        data = message["data"]
+        table = data["table"]
+        if table == "user_roles":
+            await self._apply_membership(data)
+        auth = message.get("auth")
+        if auth is not None:
+            await self._apply_user(auth)
+        targets = self.by_table.get(table, set()) | self.by_table.get("*", set())
+        if not targets:
+            return
+        spec = message["audience"]
+        audience = Audience(frozenset(spec["users"]), frozenset(spec["teams"]), spec["everyone"])
+        data_json = orjson.dumps(data)
+        record = data.get("old_record") if data["type"] == "DELETE" else data.get("record")
+        for socket in targets:
+            identity = socket.identity
+            if not audience.admits(identity.user_id, identity.team_ids, is_superuser=identity.is_superuser):
+                continue
+            try:
+                await socket.push_change(table, data["type"], record or {}, data_json)
+            except Exception:  # a socket closing mid fan-out must not cost the others this change
+                log.debug("realtime: push to a closing socket failed", exc_info=True)
+
+    async def _apply_membership(self, data: dict) -> None:
+        old, new = data.get("old_record") or {}, data.get("record") or {}
+        if data["type"] == "UPDATE" and "team_id" not in old and new.get("user_id") in self.by_user:
+            # a bulk UPDATE carries only the old primary key: reload that user's teams
+            await self._reload_teams(new["user_id"])
+            return
+        if data["type"] in ("UPDATE", "DELETE") and old.get("user_id") and old.get("team_id"):
+            for socket in self.by_user.get(old["user_id"], ()):
+                socket.identity.team_ids.discard(old["team_id"])
+        if data["type"] in ("INSERT", "UPDATE") and new.get("user_id") and new.get("team_id"):
+            for socket in self.by_user.get(new["user_id"], ()):
+                socket.identity.team_ids.add(new["team_id"])
+
+    async def _reload_teams(self, user_id: str) -> None:
+        from channels.db import database_sync_to_async
+
+        from accounts.models import UserRole
+
+        def load() -> set:
+            rows = UserRole.objects.filter(user_id=user_id, team_id__isnull=False).values_list("team_id", flat=True)
+            return {str(team) for team in rows}
+
+        teams = await database_sync_to_async(load)()
+        for socket in self.by_user.get(user_id, ()):
+            socket.identity.team_ids = set(teams)
+
+    async def _apply_user(self, auth: dict) -> None:
+        sockets = list(self.by_user.get(auth["user_id"], ()))
+        for socket in sockets:
+            socket.identity.is_superuser = auth["is_superuser"]
+            if not auth["is_active"]:
+                await socket.close_all_channels("user is no longer active")
+
+
+async def get_dispatcher() -> Dispatcher:
+    """The dispatcher of the running event loop, started (and subscribed) on first use."""
+    loop = asyncio.get_running_loop()
+    dispatcher = _by_loop.get(loop)
+    if dispatcher is None:
+        dispatcher = _by_loop[loop] = Dispatcher(loop)
+        dispatcher.start()
+    await dispatcher.ready.wait()
+    return dispatcher
