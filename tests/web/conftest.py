@@ -129,6 +129,8 @@ def open_page(browser, web_url):
         page.set_default_timeout(10_000)
         errors = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        # Console errors too: a failed resource (404 script, favicon) or a refused API call.
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
         page.js_errors = errors
         if path is not None:
             page.goto(path)

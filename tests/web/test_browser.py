@@ -4,6 +4,7 @@ at 1280×800 and phone width (artifacts/screenshots/, git-ignored)."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import timedelta
@@ -298,3 +299,34 @@ def test_buttons_act_through_the_api_and_the_agent_page_follows_changes_live(ope
     expect(detail.locator("#agent-status")).to_have_text("paused", timeout=2_000)
     expect(detail.get_by_role("button", name=f"Pause {agent.name}")).to_be_disabled()
     assert page.js_errors == [] and detail.js_errors == []
+
+
+def test_the_page_renews_its_token_and_keeps_receiving_changes(open_page, web_server, web_url, world):
+    owner, agent = world["owner"], world["mine"][0]
+    web_server.stop()
+    web_server.env["JWT_ACCESS_MINUTES"] = "1"  # the page renews a minute before expiry: at once
+    web_server.start()
+    page = open_page(owner, None)
+    sent, received = [], []
+    page.on("websocket", lambda ws: (ws.on("framesent", lambda f: sent.append(json.loads(f))),
+                                     ws.on("framereceived", lambda f: received.append(json.loads(f)))))
+    page.goto("/")
+    wait_live(page)
+    with page.expect_response(lambda r: r.url.endswith("/web/realtime-token/") and r.status == 200, timeout=15_000):
+        pass
+    deadline = time.monotonic() + 5
+    while not any(frame[3] == "access_token" for frame in sent) and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    renewals = [frame for frame in sent if frame[3] == "access_token"]
+    assert renewals, "the renewed token was not handed to the channels"
+    assert renewals[0][4]["access_token"] != page.evaluate("JSON.parse(document.getElementById('live-config').textContent).token")
+    page.wait_for_timeout(500)
+    refused = [frame for frame in received if frame[3] in ("phx_close", "phx_error")
+               or (frame[3] == "system" and frame[4].get("status") == "error")]
+    assert refused == [], refused
+    assert page.locator("#live-state").get_attribute("data-state") == "live"
+
+    httpx.post(f"{web_url}/api/v1/agents/{agent.pk}/pause/",
+               headers={"Authorization": f"Bearer {access_token_for(owner)}"}, timeout=10).raise_for_status()
+    expect(page.locator(f"#agent-{agent.pk}")).to_have_attribute("data-status", "paused", timeout=2_000)
+    assert page.js_errors == []

@@ -117,20 +117,6 @@ export async function refreshUnread() {
   }
 }
 
-socket.channel("web-notifications", [
-  { event: "*", schema: "public", table: "notifications", filter: `user_id=eq.${userId}` },
-], (change) => {
-  if (change.eventType === "INSERT") {
-    const n = change.new;
-    if (!n.read_at) setUnread(unread() + 1);
-    toast({ title: n.title, message: n.message, priority: n.priority || "medium" });
-  } else {
-    refreshUnread(); // read, deleted or marked elsewhere: ask for the exact number
-  }
-  document.dispatchEvent(new CustomEvent("echelon:notification", { detail: change }));
-});
-
-socket.onReconnect(refreshUnread);
 
 /** Re-render the page's sections named by id from a fresh server render (row policies apply). */
 export async function refreshSections(ids) {
@@ -173,6 +159,24 @@ export function coalesce(fn, ms) {
   }
   return schedule;
 }
+
+// The server's count is the truth: every change is followed by a re-read. Coalescing also
+// orders them, so a read that started before a newer change never has the last word.
+const rereadUnread = coalesce(refreshUnread, 300);
+
+socket.channel("web-notifications", [
+  { event: "*", schema: "public", table: "notifications", filter: `user_id=eq.${userId}` },
+], (change) => {
+  if (change.eventType === "INSERT") {
+    const n = change.new;
+    if (!n.read_at) setUnread(unread() + 1); // at once; the re-read confirms it
+    toast({ title: n.title, message: n.message, priority: n.priority || "medium" });
+  }
+  rereadUnread();
+  document.dispatchEvent(new CustomEvent("echelon:notification", { detail: change }));
+});
+
+socket.onReconnect(rereadUnread);
 
 // Connect after the page modules have registered their channels (same task as their imports).
 queueMicrotask(() => socket.connect());
