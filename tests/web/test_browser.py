@@ -16,7 +16,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from accounts.models import Role
+from accounts.models import Role, UserRole
 from agents.models import AgentStatus, AgentType
 from agents.services import agent_set_status
 from echelon.auth.tokens import access_token_for
@@ -329,4 +329,19 @@ def test_the_page_renews_its_token_and_keeps_receiving_changes(open_page, web_se
     httpx.post(f"{web_url}/api/v1/agents/{agent.pk}/pause/",
                headers={"Authorization": f"Bearer {access_token_for(owner)}"}, timeout=10).raise_for_status()
     expect(page.locator(f"#agent-{agent.pk}")).to_have_attribute("data-status", "paused", timeout=2_000)
+    assert page.js_errors == []
+
+
+def test_losing_a_team_role_removes_the_teams_agents_from_the_open_dashboard(open_page, web_url, world):
+    owner, admin, team_agent = world["owner"], world["admin"], world["team_agent"]
+    page = open_page(owner, "/")
+    wait_live(page)
+    expect(page.locator(f"#agent-{team_agent.pk}")).to_be_visible()
+    role = UserRole.objects.get(user=owner, team=world["team"])
+    response = httpx.delete(f"{web_url}/api/v1/team-roles/{role.pk}/",
+                            headers={"Authorization": f"Bearer {access_token_for(admin)}"}, timeout=10)
+    assert response.status_code == 204, response.text
+    expect(page.locator(f"#agent-{team_agent.pk}")).to_have_count(0, timeout=2_000)
+    # The owner's own agent in that team stays (they own it).
+    expect(page.locator(f"#agent-{world['mine'][1].pk}")).to_be_visible()
     assert page.js_errors == []

@@ -3,7 +3,7 @@
 // anything else (new or deleted agents, deployments, workflow counters) re-renders the rows
 // from the server, so the policy and the template stay the only source of what is shown.
 
-import { api, coalesce, errorToast, formatTime, refreshSections, socket } from "./live.js";
+import { api, coalesce, errorToast, formatTime, refreshSections, socket, userId } from "./live.js";
 
 const filters = document.getElementById("filters");
 const total = document.getElementById("agent-total");
@@ -84,6 +84,8 @@ socket.channel("web-dashboard", [
   { event: "*", schema: "public", table: "agents" },
   { event: "*", schema: "public", table: "deployments" },
   { event: "*", schema: "public", table: "workflows" },
+  // Joining or leaving a team changes which agents this user may see.
+  { event: "*", schema: "public", table: "user_roles", filter: `user_id=eq.${userId}` },
 ], (change) => {
   const known = change.table === "agents" && change.eventType === "UPDATE" && patchRow(change.new);
   // A team change can make an agent appear or leave; counters and deployments need the server.
