@@ -147,3 +147,16 @@ def test_agent_page_names_team_and_owner_only_through_their_policies(user):
     body = signed_in(user).get(f"/agents/{stranger_agent.pk}/").content.decode()
     assert "Shared team" in body
     assert stranger_agent.created_by.email not in body
+
+
+def test_empty_states_are_shown(user):
+    client = signed_in(user)
+    assert '<p class="empty" id="agents-empty">' in client.get("/").content.decode()
+    assert '<p class="empty" id="notifications-empty">' in client.get("/notifications/").content.decode()
+    agent = factories.AgentFactory(created_by=user)
+    body = client.get(f"/agents/{agent.pk}/").content.decode()
+    assert "No metrics recorded for this agent yet." in body and "Never deployed." in body
+    execution = factories.WorkflowExecutionFactory(workflow=factories.WorkflowFactory(agent=agent))
+    page = client.get(f"/executions/{execution.pk}/mind-map/")
+    assert page.context["thoughts"] == []
+    assert 'id="mindmap-empty"' in page.content.decode()
