@@ -182,3 +182,19 @@ def test_bulk_metrics_far_offset_is_stored_in_utc(owner):
     body = [{"agent_id": str(agent.pk), "metric_type": "cost", "value": 1, "recorded_at": "2026-11-25T10:00:00+20:07"}]
     response = client_as(owner).post("/api/v1/agent-metrics/bulk/", body, format="json")
     assert response.status_code == 201, response.content
+
+
+# --- workflows.api: the update shape of deployments and workflows in the schema ---------------
+@pytest.mark.parametrize("path,component", [("/api/v1/deployments/{id}/", "DeploymentUpdateRequest"),
+                                            ("/api/v1/workflows/{id}/", "WorkflowUpdateRequest")])
+def test_put_does_not_require_the_agent_fixed_at_creation(schema, path, component):
+    body = schema["paths"][path]["put"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["$ref"].endswith(component)
+    assert "agent" not in schema["components"]["schemas"][component].get("required", [])
+
+
+def test_put_of_a_deployment_without_agent_keeps_its_agent(owner):
+    deployment = f.DeploymentFactory(agent=f.AgentFactory(created_by=owner))
+    response = client_as(owner).put(f"/api/v1/deployments/{deployment.pk}/", {}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["agent"] == str(deployment.agent_id)

@@ -50,6 +50,13 @@ class DeploymentSerializer(CreateOnlyAgentMixin, ModelSerializer):
         return deployment
 
 
+class DeploymentUpdateSerializer(DeploymentSerializer):
+    """The shape of PUT/PATCH in the schema: `agent` is not writable after creation, so it is
+    not required there (the schema demanded it while the API ignored it; found by schemathesis)."""
+
+    agent = serializers.UUIDField(read_only=True)
+
+
 class WorkflowSerializer(CreateOnlyAgentMixin, ModelSerializer):
     agent = agent_field()
 
@@ -75,3 +82,9 @@ class WorkflowExecutionSerializer(ModelSerializer):
             "execution_time_ms", "started_at", "completed_at",
         ]
         read_only_fields = fields
+
+
+class WorkflowUpdateSerializer(WorkflowSerializer):
+    """PUT/PATCH in the schema: `agent` is fixed at creation (see DeploymentUpdateSerializer)."""
+
+    agent = serializers.UUIDField(read_only=True)

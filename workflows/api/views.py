@@ -7,7 +7,10 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from echelon.api.pagination import CataloguePagination, TimeSeriesPagination
 from echelon.api.viewsets import TIME_SERIES_FILTERS, PolicyViewSet, ReadOnlyPolicyViewSet
 from workflows.api.filters import DeploymentFilterSet, WorkflowExecutionFilterSet, WorkflowFilterSet
-from workflows.api.serializers import DeploymentSerializer, WorkflowExecutionSerializer, WorkflowSerializer
+from workflows.api.serializers import (
+    DeploymentSerializer, DeploymentUpdateSerializer, WorkflowExecutionSerializer, WorkflowSerializer,
+    WorkflowUpdateSerializer,
+)
 from workflows.models import Deployment, Workflow, WorkflowExecution
 
 
@@ -15,6 +18,8 @@ from workflows.models import Deployment, Workflow, WorkflowExecution
     list=extend_schema(summary="Deployments of agents you may read."),
     create=extend_schema(summary="Record a pending deployment (next version) of an agent you may change."),
     destroy=extend_schema(summary="Delete a deployment record (agent owner, team admin or agent_manager)."),
+    update=extend_schema(request=DeploymentUpdateSerializer),
+    partial_update=extend_schema(request=DeploymentUpdateSerializer),
 )
 class DeploymentViewSet(PolicyViewSet):
     queryset = Deployment.objects.all()
@@ -28,6 +33,8 @@ class DeploymentViewSet(PolicyViewSet):
 @extend_schema_view(
     list=extend_schema(summary="Workflows of agents you may read."),
     create=extend_schema(summary="Create a workflow for an agent you may change."),
+    update=extend_schema(request=WorkflowUpdateSerializer),
+    partial_update=extend_schema(request=WorkflowUpdateSerializer),
 )
 class WorkflowViewSet(PolicyViewSet):
     queryset = Workflow.objects.all()
