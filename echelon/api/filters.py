@@ -99,3 +99,18 @@ class SearchFilter(drf_filters.SearchFilter):
         if "\x00" in request.query_params.get(self.search_param, ""):
             raise ValidationError({self.search_param: ["Null characters are not allowed."]})
         return super().get_search_terms(request)
+
+
+class OrderingFilter(drf_filters.OrderingFilter):
+    """`?ordering=`: an unknown field is a 400 naming it. DRF drops unknown terms silently
+    (`?ordering=nmae` quietly gave the default order; found by schemathesis, whose schema
+    lists the allowed values)."""
+
+    def remove_invalid_fields(self, queryset, fields, view, request):
+        valid = super().remove_invalid_fields(queryset, fields, view, request)
+        unknown = [term for term in fields if term not in valid]
+        if unknown:
+            allowed = sorted(item[0] for item in self.get_valid_fields(queryset, view, {"request": request}))
+            raise ValidationError({self.ordering_param: [
+                f"unknown field {unknown[0]!r}; use one of {', '.join(allowed)} (prefix - for descending)"]})
+        return valid

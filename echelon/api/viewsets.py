@@ -16,14 +16,14 @@ from django.db import transaction
 from rest_framework import filters, mixins, viewsets
 from rest_framework.exceptions import PermissionDenied
 
-from echelon.api.filters import FilterBackend, SearchFilter
+from echelon.api.filters import FilterBackend, OrderingFilter, SearchFilter
 from echelon.policy import policy_for
 
 
 # Cursor-paginated views order by their timestamp only (a client-chosen ordering would break
 # the cursor), so they take filters but no `?ordering=`.
 TIME_SERIES_FILTERS = [FilterBackend]
-CATALOGUE_FILTERS = [FilterBackend, SearchFilter, filters.OrderingFilter]
+CATALOGUE_FILTERS = [FilterBackend, SearchFilter, OrderingFilter]
 
 
 class PolicyMixin:

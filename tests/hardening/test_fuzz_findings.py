@@ -198,3 +198,14 @@ def test_put_of_a_deployment_without_agent_keeps_its_agent(owner):
     response = client_as(owner).put(f"/api/v1/deployments/{deployment.pk}/", {}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["agent"] == str(deployment.agent_id)
+
+
+# --- echelon.api.filters.OrderingFilter ---------------------------------------------------------
+@pytest.mark.parametrize("url,known", [("/api/v1/agents/", "-created_at"), ("/api/v1/team-roles/", "-granted_at"),
+                                       ("/api/v1/workflows/", "name,-created_at")])
+def test_unknown_ordering_is_400_naming_it(owner, url, known):
+    response = client_as(owner).get(url, {"ordering": "nmae"})
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["message"].startswith("ordering: unknown field 'nmae'")
+    assert client_as(owner).get(url, {"ordering": known}).status_code == 200
+    assert client_as(owner).get(url, {"ordering": ""}).status_code == 200
