@@ -143,7 +143,8 @@ def test_quota_and_warnings_hold_across_two_server_processes(tmp_path):
         with ThreadPoolExecutor(max_workers=10) as pool:
             statuses = list(pool.map(call, range(30)))
         assert sorted(statuses) == [200] * 10 + [429] * 20, statuses
-        assert warnings_of(user) == ["medium", "high"]
+        # Concurrent requests in two processes may record the 100 % warning before the 80 % one.
+        assert sorted(warnings_of(user)) == ["high", "medium"]
         for server in servers:
             assert server.stop() == 0, server.output()
     finally:
