@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 WITH_DB := $(PY) -m echelon.embedded_pg --
 
-.PHONY: run test bench install audit clean
+.PHONY: run test bench load install audit clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: $(STAMP) $(NODE_STAMP)
 
 bench: $(STAMP)
 	$(WITH_DB) $(PY) -m bench $(BENCH_ARGS)
+
+# Mixed load against one server (default 10 minutes, 500 sockets; README "Hardening").
+load: $(STAMP)
+	$(WITH_DB) $(PY) -m bench.load $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) .data node_modules
