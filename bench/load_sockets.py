@@ -20,7 +20,7 @@ from datetime import datetime
 
 import orjson
 
-from bench.realtime_subscribers import epoch, heartbeats, open_socket
+from bench.realtime_subscribers import command_loop, epoch, open_all
 
 
 def canonical(stamp: str) -> str:
@@ -88,29 +88,18 @@ async def main(spec: dict) -> None:
     totals = {"received": 0, "unauthorized": 0, "duplicates": 0, "latencies": [], "errors": []}
     sinks = [Checker(s["user"], spec, totals) for s in spec["sockets"]]
     spec["bindings"] = [{"event": "*", "schema": "public", "table": "agents"}]
-    gate = asyncio.Semaphore(50)
-
-    async def opened(i, s):
-        async with gate:
-            return await open_socket(spec, s, sinks[i])
-
     try:
-        sockets = await asyncio.gather(*[opened(i, s) for i, s in enumerate(spec["sockets"])])
+        sockets = await open_all(spec, sinks)
     except Exception as exc:  # noqa: BLE001 - reported to the orchestrator
         print(orjson.dumps({"error": repr(exc)}).decode(), flush=True)
         return
-    beat = asyncio.create_task(heartbeats(sockets))
-    print("READY", flush=True)
-    loop = asyncio.get_running_loop()
-    while True:
-        line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
+
+    def on_line(line: str) -> str | None:
         if line.startswith("CHECK "):
-            print(orjson.dumps(check(spec, sinks, sockets, totals, line[6:])).decode(), flush=True)
-        elif line in ("QUIT", ""):
-            beat.cancel()
-            for sock in sockets:
-                sock.transport.close()
-            return
+            return orjson.dumps(check(spec, sinks, sockets, totals, line[6:])).decode()
+        return None
+
+    await command_loop(sockets, on_line)
 
 
 if __name__ == "__main__":

@@ -21,21 +21,12 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests import factories
-from tests.hardening.servers import RedisProcess
 from tests.monitoring.servers import DaphneServer, bearer
 from tests.realtime.helpers import run, token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FIELDS = ("id", "name", "description", "status")
-
-
-@pytest.fixture
-def redis_process():
-    process = RedisProcess()
-    process.start()
-    yield process
-    process.destroy()
 
 
 class Socket:

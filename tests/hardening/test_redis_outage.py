@@ -24,14 +24,6 @@ QUOTA = 8
 WINDOW = 1_000_000  # one window for the whole test: no rollover resets the counts
 
 
-@pytest.fixture
-def redis_process():
-    process = RedisProcess()
-    process.start()
-    yield process
-    process.destroy()
-
-
 def shared_count(process: RedisProcess, user) -> int | None:
     client = redis.Redis(unix_socket_path=str(process.socket))
     try:
