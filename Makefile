@@ -35,10 +35,15 @@ audit: $(DEV_STAMP)
 	$(PY) .ci/audit_service_check.py requirements.txt
 	$(PY) -m pip_audit -r requirements.txt --strict --progress-spinner off $(AUDIT_IGNORE)
 
+# Headless Chromium for the browser tests (tests/web): Debian's package, installed only when missing.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update && apt-get install -y chromium
+
 run: $(STAMP)
 	$(WITH_DB) $(PY) manage.py serve $(RUN_ARGS)
 
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
 	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "workflows",
     "notifications",
     "monitoring",
+    "web",
 ]
 
 MIDDLEWARE = [

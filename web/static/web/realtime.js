@@ -1,0 +1,237 @@
+// A small Phoenix-channel client for Echelon's realtime endpoint (Supabase Realtime protocol,
+// vsn 2.0.0 frames: [join_ref, ref, topic, event, payload]); see docs/realtime-protocol.md.
+// One socket per page, any number of channels, each joined with `postgres_changes` bindings.
+// Heartbeat every 25 s (an unanswered one drops the socket), reconnect with backoff, rejoin
+// every channel, renew the access token before it expires and hand it to joined channels.
+
+const HEARTBEAT_MS = 25_000;
+const BACKOFF_MS = [1_000, 2_000, 5_000, 10_000];
+const RENEW_BEFORE_S = 60;
+
+export class RealtimeSocket {
+  /**
+   * @param {object} opts
+   * @param {string} opts.path       websocket path, e.g. "/realtime/v1/websocket"
+   * @param {string} opts.token      the current access token (JWT)
+   * @param {number} opts.expiresAt  its expiry, Unix seconds
+   * @param {() => Promise<{token: string, expires_at: number}>} opts.renew  fetches a fresh token
+   * @param {(state: string, detail?: object) => void} opts.onState  "connecting" | "live" | "reconnecting" | "signed-out"
+   */
+  constructor({ path, token, expiresAt, renew, onState }) {
+    this.path = path;
+    this.token = token;
+    this.expiresAt = expiresAt;
+    this.renew = renew;
+    this.onState = onState || (() => {});
+    this.channels = new Map(); // topic -> channel
+    this.ref = 0;
+    this.attempt = 0;
+    this.ws = null;
+    this.heartbeatTimer = null;
+    this.pendingHeartbeat = null;
+    this.renewTimer = null;
+    this.reconnectTimer = null;
+    this.everLive = false;
+    this.stopped = false;
+    this.reconnectListeners = [];
+  }
+
+  nextRef() {
+    this.ref += 1;
+    return String(this.ref);
+  }
+
+  /** Register a channel; joined now if the socket is open, else when it opens. */
+  channel(name, bindings, onChange) {
+    const topic = `realtime:${name}`;
+    const channel = { topic, bindings, onChange, joinRef: null, joined: false, ids: new Map() };
+    this.channels.set(topic, channel);
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.join(channel);
+    return channel;
+  }
+
+  /** Called after a reconnect (not the first connect): pages re-read what they may have missed. */
+  onReconnect(listener) {
+    this.reconnectListeners.push(listener);
+  }
+
+  async connect() {
+    if (this.stopped) return;
+    this.setState(this.everLive ? "reconnecting" : "connecting");
+    if (this.expiresAt - Date.now() / 1000 < RENEW_BEFORE_S) {
+      if (!(await this.renewToken())) return;
+    }
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const url = `${scheme}//${location.host}${this.path}?apikey=${encodeURIComponent(this.token)}&vsn=2.0.0`;
+    let ws;
+    try {
+      ws = new WebSocket(url);
+    } catch (err) {
+      this.scheduleReconnect();
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      for (const channel of this.channels.values()) this.join(channel);
+      this.startHeartbeat();
+      this.scheduleRenew();
+    };
+    ws.onmessage = (event) => this.receive(event.data);
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.stopHeartbeat();
+      for (const channel of this.channels.values()) channel.joined = false;
+      this.scheduleReconnect();
+    };
+    ws.onerror = () => {}; // onclose follows and reconnects
+  }
+
+  scheduleReconnect() {
+    if (this.stopped) return;
+    const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    this.attempt += 1;
+    this.setState("reconnecting", { retryInMs: delay });
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  send(frame) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+  }
+
+  join(channel) {
+    channel.joinRef = this.nextRef();
+    channel.joined = false;
+    const config = {
+      broadcast: { ack: false, self: false },
+      presence: { key: "", enabled: false },
+      postgres_changes: channel.bindings,
+      private: false,
+    };
+    this.send([channel.joinRef, channel.joinRef, channel.topic, "phx_join", { config, access_token: this.token }]);
+  }
+
+  receive(text) {
+    let frame;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return;
+    }
+    const [joinRef, ref, topic, event, payload] = frame;
+    if (topic === "phoenix") {
+      if (event === "phx_reply" && ref === this.pendingHeartbeat) this.pendingHeartbeat = null;
+      return;
+    }
+    const channel = this.channels.get(topic);
+    if (!channel) return;
+    if (event === "phx_reply" && ref === channel.joinRef) {
+      this.joined(channel, payload);
+    } else if (event === "postgres_changes") {
+      this.dispatch(channel, payload);
+    } else if (event === "system" && payload && payload.status === "error") {
+      console.warn(`realtime ${topic}: ${payload.message}`);
+    } else if ((event === "phx_error" || event === "phx_close") && joinRef === channel.joinRef) {
+      // The server dropped the channel (e.g. an expired token): renew and rejoin shortly.
+      channel.joined = false;
+      setTimeout(async () => {
+        if (this.expiresAt - Date.now() / 1000 < RENEW_BEFORE_S) await this.renewToken();
+        if (this.ws && this.ws.readyState === WebSocket.OPEN && !channel.joined) this.join(channel);
+      }, 1_000);
+    }
+  }
+
+  joined(channel, payload) {
+    if (!payload || payload.status !== "ok") {
+      const reason = payload && payload.response && payload.response.reason;
+      console.warn(`realtime ${channel.topic}: join refused (${reason})`);
+      setTimeout(() => this.ws && this.join(channel), BACKOFF_MS[1]);
+      return;
+    }
+    channel.ids.clear();
+    const echoed = (payload.response && payload.response.postgres_changes) || [];
+    echoed.forEach((entry, index) => channel.ids.set(entry.id, channel.bindings[index]));
+    channel.joined = true;
+    if ([...this.channels.values()].every((c) => c.joined)) {
+      const wasReconnect = this.everLive;
+      this.everLive = true;
+      this.attempt = 0;
+      this.setState("live");
+      if (wasReconnect) this.reconnectListeners.forEach((listener) => listener());
+    }
+  }
+
+  dispatch(channel, payload) {
+    const data = payload && payload.data;
+    if (!data) return;
+    const ids = payload.ids || [];
+    if (!ids.some((id) => channel.ids.has(id))) return;
+    channel.onChange({
+      table: data.table,
+      eventType: data.type,
+      new: data.record || {},
+      old: data.old_record || {},
+      commitTimestamp: data.commit_timestamp,
+    });
+  }
+
+  startHeartbeat() {
+    this.stopHeartbeat();
+    this.heartbeatTimer = setInterval(() => {
+      if (this.pendingHeartbeat !== null) {
+        // No reply to the previous heartbeat: the connection is dead even if not closed yet.
+        this.pendingHeartbeat = null;
+        if (this.ws) this.ws.close();
+        return;
+      }
+      this.pendingHeartbeat = this.nextRef();
+      this.send([null, this.pendingHeartbeat, "phoenix", "heartbeat", {}]);
+    }, HEARTBEAT_MS);
+  }
+
+  stopHeartbeat() {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+    this.pendingHeartbeat = null;
+  }
+
+  scheduleRenew() {
+    clearTimeout(this.renewTimer);
+    const inMs = Math.max(5_000, (this.expiresAt - RENEW_BEFORE_S) * 1000 - Date.now());
+    this.renewTimer = setTimeout(async () => {
+      if (await this.renewToken()) {
+        for (const channel of this.channels.values()) {
+          if (channel.joined) {
+            this.send([channel.joinRef, this.nextRef(), channel.topic, "access_token", { access_token: this.token }]);
+          }
+        }
+        this.scheduleRenew();
+      }
+    }, inMs);
+  }
+
+  /** Fetch a fresh token; false when the session is gone (the page must be reloaded). */
+  async renewToken() {
+    try {
+      const fresh = await this.renew();
+      this.token = fresh.token;
+      this.expiresAt = fresh.expires_at;
+      return true;
+    } catch (err) {
+      if (err && err.status === 401) {
+        this.stopped = true;
+        this.setState("signed-out");
+        if (this.ws) this.ws.close();
+        return false;
+      }
+      this.scheduleReconnect(); // network trouble: try again with backoff
+      return false;
+    }
+  }
+
+  setState(state, detail) {
+    this.state = state;
+    this.onState(state, detail || {});
+  }
+}
