@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 import orjson
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from notifications.realtime import protocol
 from notifications.realtime.auth import AuthError, Identity, identity_from_token
@@ -139,6 +140,13 @@ class RealtimeConsumer:
         except AuthError as exc:
             log.info("realtime: upgrade refused: %s", exc)
             await self._send({"type": "websocket.close", "code": 4001})  # before accept → HTTP 403
+            return
+        except (OperationalError, InterfaceError) as exc:
+            # Database down (README "Hardening"): not an auth failure. 4503 mirrors HTTP 503 (daphne
+            # only lets applications send 1000 or 3000-4999); clients reconnect with backoff.
+            log.warning("realtime: database unavailable at upgrade (%s); closing with 4503", type(exc).__name__)
+            await self._send({"type": "websocket.accept"})
+            await self._send({"type": "websocket.close", "code": 4503})
             return
         self.dispatcher = await get_dispatcher()
         await self._send({"type": "websocket.accept"})

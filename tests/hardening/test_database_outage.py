@@ -14,10 +14,13 @@ the psycopg pool (`DATABASE_POOL=1`).
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from bench.servers import DaphneServer
 from tests.hardening.servers import DedicatedPostgres
@@ -47,6 +50,19 @@ def assert_unavailable(response: httpx.Response) -> None:
     error = response.json()["error"]
     assert error["code"] == "service_unavailable"
     assert "database is unavailable" in error["message"]
+
+
+def websocket_close_code(server, token: str) -> int | None:
+    """Open the realtime socket and join; None when the join succeeds, else the close code."""
+    url = server.url.replace("http://", "ws://") + f"/realtime/v1/websocket?apikey={token}&vsn=2.0.0"
+    try:
+        with connect(url, open_timeout=30) as ws:
+            ws.send(json.dumps(["1", "1", "realtime:outage", "phx_join", {"config": {"postgres_changes": []}}]))
+            reply = json.loads(ws.recv(timeout=30))
+            assert reply[4]["status"] == "ok", reply
+            return None
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
 
 
 def until_available(request, *, immediately: bool, seconds: float = 60) -> httpx.Response:
@@ -97,6 +113,7 @@ def test_requests_fail_with_503_during_the_outage_and_succeed_after(postgres, po
                 assert_unavailable(call(http, "GET", "/api/v1/notifications/unread-count/"))
                 assert_unavailable(call(http, "POST", "/api/v1/auth/token/",
                                         json={"email": "outage@example.com", "password": PASSWORD}))
+            assert websocket_close_code(server, login.json()["access"]) == 4503, server.output()  # "service unavailable"
             assert server.process.poll() is None, "the server died during the outage"
 
             postgres.start()
@@ -104,6 +121,7 @@ def test_requests_fail_with_503_during_the_outage_and_succeed_after(postgres, po
             assert [agent["name"] for agent in listed.json()["results"]] == ["before"]  # nothing half-written
             assert call(http, "POST", "/api/v1/agents/", json={"name": "after", "type": "market"}).status_code == 201
             assert call(http, "GET", "/api/v1/agents/").json()["count"] == 2
+            assert websocket_close_code(server, login.json()["access"]) is None  # joined again
 
             # A quick restart between two requests: the stale connection is noticed and replaced.
             postgres.stop()
