@@ -17,11 +17,16 @@ def discover(filters: list[str]) -> list[str]:
     return [n for n in names if not filters or any(f in n for f in filters)]
 
 
+def _figure(value, form: str) -> str:
+    return "-" if value is None else form.format(value)  # rows without a baseline or ratio
+
+
 def format_table(results: list[dict]) -> str:
     header = ("benchmark", "value", "baseline", "ratio", "target", "unit", "ok")
     rows = [header] + [
         (
-            r["name"], f"{r['value']:.4g}", f"{r['baseline']:.4g}", f"{r['ratio']:.2f}x", str(r["target"]),
+            r["name"], f"{r['value']:.4g}", _figure(r["baseline"], "{:.4g}"), _figure(r["ratio"], "{:.2f}x"),
+            str(r["target"]),
             r["unit"], "PASS" if r["passed"] else "FAIL",
         )
         for r in results
