@@ -22,6 +22,7 @@ from django.conf import settings
 from notifications.realtime import protocol
 from notifications.realtime.auth import AuthError, Identity, identity_from_token
 from notifications.realtime.changes import SCHEMA, column_types
+from notifications.realtime.direct_write import OutgoingFrame, writer_for
 from notifications.realtime.dispatcher import get_dispatcher
 from notifications.realtime.filters import Filter, FilterError, parse_filter
 
@@ -111,6 +112,7 @@ class RealtimeConsumer:
         self.indexed_tables: set = set()
         self.dispatcher = None
         self.closed = False
+        self._write_direct = writer_for(send)  # daphne: fan-out frames skip the ASGI send
 
     @classmethod
     def as_asgi(cls):
@@ -310,8 +312,21 @@ class RealtimeConsumer:
     def subscribed_tables(self) -> set:
         return {sub.table for channel in self.channels.values() for sub in channel.subscriptions}
 
-    async def push_change(self, table: str, type_: str, record: dict, data_json: bytes) -> None:
+    def push_change(self, table: str, type_: str, record: dict, data_json: bytes, frames: dict) -> list:
+        """Write this change to every matching channel of the socket; → the ASGI sends still to
+        await (none under daphne). `frames` is shared by the sockets of one change, so sockets
+        with the same vsn, topic and ids share one encoded (and framed) frame."""
+        pending = []
         for channel in list(self.channels.values()):
-            ids = [sub.id for sub in channel.subscriptions if sub.matches(table, type_, record)]
-            if ids:
-                await self.send_text(protocol.encode_change(self.vsn, channel.topic_json, ids, data_json))
+            ids = tuple(sub.id for sub in channel.subscriptions if sub.matches(table, type_, record))
+            if not ids:
+                continue
+            key = (self.vsn, channel.topic_json, ids)
+            frame = frames.get(key)
+            if frame is None:
+                frame = frames[key] = OutgoingFrame(protocol.encode_change(self.vsn, channel.topic_json, ids, data_json))
+            if self.closed:
+                continue
+            if self._write_direct is None or not self._write_direct(frame):
+                pending.append(self.send_text(frame.text))
+        return pending
