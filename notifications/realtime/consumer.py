@@ -112,7 +112,7 @@ class RealtimeConsumer:
         self.indexed_tables: set = set()
         self.dispatcher = None
         self.closed = False
-        self._write_direct = writer_for(send)  # daphne: fan-out frames skip the ASGI send
+        self._write_direct = writer_for(send)  # daphne: text frames skip the ASGI send
 
     @classmethod
     def as_asgi(cls):
@@ -191,8 +191,13 @@ class RealtimeConsumer:
             return None
         return max(0.0, self.identity.expires_at - time.time())
 
+    def _written_directly(self, frame: OutgoingFrame) -> bool:
+        return self._write_direct is not None and self._write_direct(frame)
+
     async def send_text(self, text: str) -> None:
-        if not self.closed:
+        """One text frame: straight to daphne's socket when possible (replies to 1,000
+        heartbeats cost a burst of Twisted's buffered writes otherwise), else the ASGI send."""
+        if not self.closed and not self._written_directly(OutgoingFrame(text)):
             await self._send({"type": "websocket.send", "text": text})
 
     async def _frame(self, join_ref, ref, topic, event, payload) -> None:
@@ -317,7 +322,7 @@ class RealtimeConsumer:
         await (none under daphne). `frames` is shared by the sockets of one change, so sockets
         with the same vsn, topic and ids share one encoded (and framed) frame."""
         pending = []
-        for channel in list(self.channels.values()):
+        for channel in self.channels.values():  # nothing here awaits: channels cannot change meanwhile
             ids = tuple(sub.id for sub in channel.subscriptions if sub.matches(table, type_, record))
             if not ids:
                 continue
@@ -327,6 +332,6 @@ class RealtimeConsumer:
                 frame = frames[key] = OutgoingFrame(protocol.encode_change(self.vsn, channel.topic_json, ids, data_json))
             if self.closed:
                 continue
-            if self._write_direct is None or not self._write_direct(frame):
-                pending.append(self.send_text(frame.text))
+            if not self._written_directly(frame):
+                pending.append(self._send({"type": "websocket.send", "text": frame.text}))
         return pending
