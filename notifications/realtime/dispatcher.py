@@ -151,14 +151,22 @@ class Dispatcher:
         audience = Audience(frozenset(spec["users"]), frozenset(spec["teams"]), spec["everyone"])
         data_json = orjson.dumps(data)
         record = data.get("old_record") if data["type"] == "DELETE" else data.get("record")
+        record = record or {}
+        frames: dict = {}  # one encoded frame per (vsn, topic, ids) for this change
         for socket in targets:
             identity = socket.identity
             if not audience.admits(identity.user_id, identity.team_ids, is_superuser=identity.is_superuser):
                 continue
+            pending = ()
             try:
-                await socket.push_change(table, data["type"], record or {}, data_json)
+                # written at once under daphne (direct_write); other servers get ASGI sends
+                pending = socket.push_change(table, data["type"], record, data_json, frames)
+                for send in pending:
+                    await send
             except Exception:  # a socket closing mid fan-out must not cost the others this change
                 log.debug("realtime: push to a closing socket failed", exc_info=True)
+                for send in pending:
+                    send.close()  # the sends not reached (closing an awaited one is a no-op)
 
     async def _apply_membership(self, data: dict) -> None:
         old, new = data.get("old_record") or {}, data.get("record") or {}
