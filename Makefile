@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 WITH_DB := $(PY) -m echelon.embedded_pg --
 
-.PHONY: run test bench install audit clean fuzz
+.PHONY: run test bench load install audit clean fuzz
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(WITH_DB) $(PY) -m bench $(BENCH_ARGS)
+
+# Mixed load against one server (default 10 minutes, 500 sockets; README "Hardening").
+load: $(STAMP)
+	$(WITH_DB) $(PY) -m bench.load $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) .data node_modules

@@ -8,6 +8,7 @@ import os
 import pkgutil
 import sys
 import time
+import traceback
 
 
 def discover(filters: list[str]) -> list[str]:
@@ -17,12 +18,20 @@ def discover(filters: list[str]) -> list[str]:
     return [n for n in names if not filters or any(f in n for f in filters)]
 
 
+def _number(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    return f"{value:.4g}" if isinstance(value, (int, float)) else str(value)
+
+
 def format_table(results: list[dict]) -> str:
+    """One table for every module: figure, same-run baseline, ratio, target, pass/fail."""
     header = ("benchmark", "value", "baseline", "ratio", "target", "unit", "ok")
     rows = [header] + [
         (
-            r["name"], f"{r['value']:.4g}", f"{r['baseline']:.4g}", f"{r['ratio']:.2f}x", str(r["target"]),
-            r["unit"], "PASS" if r["passed"] else "FAIL",
+            r["name"], _number(r["value"]), _number(r.get("baseline")),
+            "-" if r.get("ratio") is None or r["ratio"] != r["ratio"] else f"{r['ratio']:.2f}x",
+            str(r["target"]), r["unit"], "PASS" if r["passed"] else "FAIL",
         )
         for r in results
     ]
@@ -47,8 +56,14 @@ def main(argv: list[str]) -> int:
     for name in discover(argv):
         started = time.perf_counter()
         print(f"running {name} ...", flush=True)
-        module = importlib.import_module(f"bench.{name}")
-        results.extend(module.run())
+        try:
+            module = importlib.import_module(f"bench.{name}")
+            results.extend(module.run())
+        except Exception as exc:  # one broken module must not hide the others' figures
+            traceback.print_exc()
+            results.append({"name": f"{name}: did not run ({type(exc).__name__}: {exc})"[:160], "value": float("nan"),
+                            "baseline": float("nan"), "ratio": float("nan"), "target": "-", "passed": False,
+                            "unit": "-"})
         print(f"  {name} took {time.perf_counter() - started:.1f} s", flush=True)
     if not results:
         print("no benchmark matched", argv, file=sys.stderr)

@@ -168,35 +168,53 @@ async def heartbeats(sockets: list) -> None:
                 sock.send_text(frame)
 
 
-async def main(spec: dict) -> None:
-    sinks = [[] for _ in spec["sockets"]]
+async def open_all(spec: dict, sinks: list) -> list:
+    """Open and join one socket per `spec["sockets"]` entry (50 handshakes at a time)."""
     gate = asyncio.Semaphore(50)
 
     async def opened(i, s):
         async with gate:
             return await open_socket(spec, s, sinks[i])
 
-    try:
-        sockets = await asyncio.gather(*[opened(i, s) for i, s in enumerate(spec["sockets"])])
-    except Exception as exc:
-        print(orjson.dumps({"error": repr(exc)}).decode(), flush=True)
-        return
+    return await asyncio.gather(*[opened(i, s) for i, s in enumerate(spec["sockets"])])
+
+
+async def command_loop(sockets: list, on_line) -> None:
+    """Print READY, keep the sockets alive with heartbeats and answer stdin lines with
+    `on_line(line)` (a line to print, or None) until QUIT or end of input."""
     beat = asyncio.create_task(heartbeats(sockets))
     print("READY", flush=True)
     loop = asyncio.get_running_loop()
     while True:
         line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
-        if line == "RESET":
-            for sink in sinks:
-                sink.clear()
-            print("OK", flush=True)
-        elif line == "DUMP":
-            print(orjson.dumps(figures(spec, sockets, sinks)).decode(), flush=True)
-        elif line in ("QUIT", ""):
+        if line in ("QUIT", ""):
             beat.cancel()
             for sock in sockets:
                 sock.transport.close()
             return
+        answer = on_line(line)
+        if answer is not None:
+            print(answer, flush=True)
+
+
+async def main(spec: dict) -> None:
+    sinks = [[] for _ in spec["sockets"]]
+    try:
+        sockets = await open_all(spec, sinks)
+    except Exception as exc:
+        print(orjson.dumps({"error": repr(exc)}).decode(), flush=True)
+        return
+
+    def on_line(line: str) -> str | None:
+        if line == "RESET":
+            for sink in sinks:
+                sink.clear()
+            return "OK"
+        if line == "DUMP":
+            return orjson.dumps(figures(spec, sockets, sinks)).decode()
+        return None
+
+    await command_loop(sockets, on_line)
 
 
 if __name__ == "__main__":

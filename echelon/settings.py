@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "monitoring.middleware.ApiUsageMiddleware",  # first: times the whole request (README "Monitoring")
+    "echelon.db.unavailable.DatabaseUnavailableMiddleware",  # lost database → 503 (README "Hardening")
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -112,11 +113,15 @@ if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
 # A psycopg pool keeps ASGI requests from opening a connection each (measured 0.4x → 0.85x).
 if env_bool("DATABASE_POOL", False):
     DATABASES["default"]["OPTIONS"] = {
-        "pool": {"min_size": 2, "max_size": int(os.environ.get("DATABASE_POOL_MAX", "20"))}
+        "pool": {"min_size": 2, "max_size": int(os.environ.get("DATABASE_POOL_MAX", "20")),
+                 # seconds a request waits for a connection (database down: then 503)
+                 "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10"))}
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Broken connections (database restarted) are replaced, not reused: checked before each
+# request's first query, or by the pool before it lends one (README "Hardening").
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -151,7 +156,9 @@ LOGOUT_REDIRECT_URL = "/login/"
 # --- Redis, channels and the cache -----------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          # a Redis that hangs must not hang requests (rate limits fall back, README "Hardening")
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
     CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
     }

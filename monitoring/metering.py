@@ -210,9 +210,15 @@ class UsageRecorder:
         dropped = self.dropped
         try:
             self.flush()
-        except Exception:
-            logger.exception("api_usage flush failed; %d rows kept for the next attempt", self.pending())
-            connection.close()  # a broken connection is reopened on the next flush
+        except Exception as exc:  # noqa: BLE001 - e.g. the database is down: keep the rows, keep the thread
+            # One line, not a traceback per second through a database outage.
+            logger.warning("api_usage flush failed (%s: %s); %d rows kept for the next attempt",
+                           type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc).strip() else "",
+                           self.pending())
+            try:
+                connection.close()  # a broken connection is reopened on the next flush
+            except Exception:  # noqa: BLE001 - closing a dead connection may fail too
+                pass
         if self.dropped != dropped:
             logger.warning("api_usage buffer full: %d rows dropped so far", self.dropped)
 

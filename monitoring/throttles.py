@@ -17,23 +17,37 @@ Warnings: the first request that reaches ECHELON_RATE_LIMIT_WARNING_PERCENT of a
 sends one `rate_limit_warning` (medium), the first that reaches 100 % one more (high); a
 `cache.add` once-flag per (user, window, threshold) makes that exactly once even when requests
 race in several processes.
+
+Shared cache down (Redis stopped or unreachable): the API keeps answering. The throttle counts in
+a process-local cache instead, logs a warning, and tries the shared cache again after
+`SHARED_CACHE_RETRY_SECONDS` (so an outage costs one failed attempt per process per interval,
+not one per request). While it is down, quotas hold per process only and counts restart from
+zero when it comes back (a window may let up to the quota through once more per process).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 from rest_framework.exceptions import APIException, Throttled
 from rest_framework.throttling import BaseThrottle
 
 from notifications.models import NotificationType, Priority
 from notifications.services import notification_create
 
+logger = logging.getLogger(__name__)
+
 KEY_SLACK_SECONDS = 60  # a window's counter outlives the window, so it never expires mid-window
+SHARED_CACHE_RETRY_SECONDS = 5.0
+
+_local_cache = LocMemCache("echelon-ratelimit-fallback", {"MAX_ENTRIES": 100_000})
+_shared_down_until = 0.0
 
 
 class QuotaExceeded(Throttled):
@@ -61,14 +75,39 @@ def quota_for(tier: str) -> tuple[int, int]:
     return int(entry["requests"]), int(entry["window_seconds"])
 
 
+def _count(store, key: str, timeout: int) -> int:
+    try:
+        return store.incr(key)
+    except ValueError:  # first request of the window
+        if store.add(key, 1, timeout):
+            return 1
+        return store.incr(key)
+
+
+def _with_store(operation):
+    """`operation(store)` on the shared cache, or on the process-local one while the shared
+    cache is failing (see the module docstring)."""
+    global _shared_down_until
+    if time.monotonic() >= _shared_down_until:
+        try:
+            return operation(cache)
+        except ValueError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any cache failure (redis.ConnectionError, timeouts, OSError)
+            _shared_down_until = time.monotonic() + SHARED_CACHE_RETRY_SECONDS
+            logger.warning("rate limits: shared cache unavailable (%s: %s); counting per process, retrying "
+                           "in %.0f s", type(exc).__name__, exc, SHARED_CACHE_RETRY_SECONDS)
+    return operation(_local_cache)
+
+
 def count_request(key: str, timeout: int) -> int:
     """Atomically add one to the counter `key` and return the new count."""
-    try:
-        return cache.incr(key)
-    except ValueError:  # first request of the window
-        if cache.add(key, 1, timeout):
-            return 1
-        return cache.incr(key)
+    return _with_store(lambda store: _count(store, key, timeout))
+
+
+def add_once(key: str, timeout: int) -> bool:
+    """True for the first caller of `key` in its lifetime (an atomic `add`)."""
+    return _with_store(lambda store: store.add(key, 1, timeout))
 
 
 class SubscriptionTierThrottle(BaseThrottle):
@@ -99,7 +138,7 @@ class SubscriptionTierThrottle(BaseThrottle):
         for threshold, priority in ((percent, Priority.MEDIUM), (100, Priority.HIGH)):
             if count < math.ceil(limit * threshold / 100):
                 continue
-            if not cache.add(f"ratelimit-warned:{user.pk}:{window}:{index}:{threshold}", 1, timeout):
+            if not add_once(f"ratelimit-warned:{user.pk}:{window}:{index}:{threshold}", timeout):
                 continue
             window_start = datetime.fromtimestamp(index * window, UTC)
             notification_create(

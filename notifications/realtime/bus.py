@@ -3,17 +3,30 @@
 With `REDIS_URL`: one Redis pub/sub channel; writers PUBLISH each change once, and every server
 process holds ONE subscription (see dispatcher). Without it: an in-process bus that hands the
 change to the dispatchers of this process' event loops.
+
+Redis down: the write still commits and the change still reaches the sockets of the process
+that wrote it (single-process delivery): a failed PUBLISH, or a local dispatcher that is not
+subscribed at the moment (its subscription is reconnecting), gets the message in memory.
+Sockets on other processes miss the changes of the outage (clients re-fetch them with the REST
+`updated_after` / `created_after` filters). After a failure Redis is left alone for
+`REDIS_RETRY_SECONDS`, so an outage costs one failed attempt per interval, not one per write.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 
 from django.conf import settings
 
 _clients: dict[str, object] = {}
 _lock = threading.Lock()
 _local_dispatchers: set = set()
+log = logging.getLogger(__name__)
+
+REDIS_RETRY_SECONDS = 2.0
+_redis_down_until = 0.0
 
 
 def channel_name() -> str:
@@ -30,18 +43,27 @@ def _redis(url: str):
         import redis
 
         with _lock:
-            client = _clients.setdefault(url, redis.Redis.from_url(url))
+            # a Redis that hangs must not hang the writer (publish runs after commit, in the request)
+            client = _clients.setdefault(url, redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1))
     return client
 
 
 def publish(message: bytes) -> None:
     """Send one serialized change to every server process (sync; called after commit)."""
+    global _redis_down_until
     url = redis_url()
-    if url:
-        _redis(url).publish(channel_name(), message)
-        return
+    published = False
+    if url and time.monotonic() >= _redis_down_until:
+        try:
+            _redis(url).publish(channel_name(), message)
+            published = True
+        except Exception as exc:  # noqa: BLE001 - redis.ConnectionError, timeouts, OSError
+            _redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
+            log.warning("realtime: Redis unavailable (%s: %s); changes reach this process' sockets only",
+                        type(exc).__name__, exc)
     for dispatcher in list(_local_dispatchers):
-        dispatcher.deliver_threadsafe(message)
+        if not (published and dispatcher.subscribed):
+            dispatcher.deliver_threadsafe(message)
 
 
 def attach_local(dispatcher) -> None:

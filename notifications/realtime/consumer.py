@@ -18,10 +18,12 @@ from urllib.parse import parse_qs
 import orjson
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from notifications.realtime import protocol
 from notifications.realtime.auth import AuthError, Identity, identity_from_token
 from notifications.realtime.changes import SCHEMA, column_types
+from notifications.realtime.direct_write import OutgoingFrame, writer_for
 from notifications.realtime.dispatcher import get_dispatcher
 from notifications.realtime.filters import Filter, FilterError, parse_filter
 
@@ -128,6 +130,7 @@ class RealtimeConsumer:
         self.indexed_tables: set = set()
         self.dispatcher = None
         self.closed = False
+        self._write_direct = writer_for(send)  # daphne: text frames skip the ASGI send
 
     @classmethod
     def as_asgi(cls):
@@ -156,6 +159,13 @@ class RealtimeConsumer:
         except AuthError as exc:
             log.info("realtime: upgrade refused: %s", exc)
             await self._send({"type": "websocket.close", "code": 4001})  # before accept → HTTP 403
+            return
+        except (OperationalError, InterfaceError) as exc:
+            # Database down (README "Hardening"): not an auth failure. 4503 mirrors HTTP 503 (daphne
+            # only lets applications send 1000 or 3000-4999); clients reconnect with backoff.
+            log.warning("realtime: database unavailable at upgrade (%s); closing with 4503", type(exc).__name__)
+            await self._send({"type": "websocket.accept"})
+            await self._send({"type": "websocket.close", "code": 4503})
             return
         self.dispatcher = await get_dispatcher()
         await self._send({"type": "websocket.accept"})
@@ -211,8 +221,13 @@ class RealtimeConsumer:
             return None
         return max(0.0, self.identity.expires_at - time.time())
 
+    def _written_directly(self, frame: OutgoingFrame) -> bool:
+        return self._write_direct is not None and self._write_direct(frame)
+
     async def send_text(self, text: str) -> None:
-        if not self.closed:
+        """One text frame: straight to daphne's socket when possible (replies to 1,000
+        heartbeats cost a burst of Twisted's buffered writes otherwise), else the ASGI send."""
+        if not self.closed and not self._written_directly(OutgoingFrame(text)):
             await self._send({"type": "websocket.send", "text": text})
 
     async def _frame(self, join_ref, ref, topic, event, payload) -> None:
@@ -342,8 +357,21 @@ class RealtimeConsumer:
     def subscribed_tables(self) -> set:
         return {sub.table for channel in self.channels.values() for sub in channel.subscriptions}
 
-    async def push_change(self, table: str, type_: str, record: dict, data_json: bytes) -> None:
-        for channel in list(self.channels.values()):
-            ids = [sub.id for sub in channel.subscriptions if sub.matches(table, type_, record)]
-            if ids:
-                await self.send_text(protocol.encode_change(self.vsn, channel.topic_json, ids, data_json))
+    def push_change(self, table: str, type_: str, record: dict, data_json: bytes, frames: dict) -> list:
+        """Write this change to every matching channel of the socket; → the ASGI sends still to
+        await (none under daphne). `frames` is shared by the sockets of one change, so sockets
+        with the same vsn, topic and ids share one encoded (and framed) frame."""
+        pending = []
+        for channel in self.channels.values():  # nothing here awaits: channels cannot change meanwhile
+            ids = tuple(sub.id for sub in channel.subscriptions if sub.matches(table, type_, record))
+            if not ids:
+                continue
+            key = (self.vsn, channel.topic_json, ids)
+            frame = frames.get(key)
+            if frame is None:
+                frame = frames[key] = OutgoingFrame(protocol.encode_change(self.vsn, channel.topic_json, ids, data_json))
+            if self.closed:
+                continue
+            if not self._written_directly(frame):
+                pending.append(self._send({"type": "websocket.send", "text": frame.text}))
+        return pending

@@ -32,16 +32,17 @@ class Dispatcher:
         self.by_table: dict[str, set] = {}
         self.by_user: dict[str, set] = {}
         self.ready = asyncio.Event()
+        self.subscribed = False  # to Redis right now; if not, the bus delivers this process' writes in memory
         self._tasks: list[asyncio.Task] = []
 
     # --- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
         self._tasks.append(self.loop.create_task(self._work()))
         url = bus.redis_url()
+        bus.attach_local(self)  # with Redis too: the fallback while Redis is unreachable (see bus)
         if url:
             self._tasks.append(self.loop.create_task(self._listen(url)))
         else:
-            bus.attach_local(self)
             self.ready.set()
 
     async def _listen(self, url: str) -> None:
@@ -54,7 +55,10 @@ class Dispatcher:
             try:
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
                 await pubsub.subscribe(bus.channel_name())
+                self.subscribed = True
                 self.ready.set()
+                if delay > 0.5:
+                    log.warning("realtime: Redis subscription restored")
                 delay = 0.5
                 while True:
                     message = await pubsub.get_message(timeout=None)
@@ -62,11 +66,15 @@ class Dispatcher:
                         self.queue.put_nowait(message["data"])
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("realtime: Redis subscription lost; retrying in %.1fs", delay)
+            except Exception as exc:  # noqa: BLE001 - Redis down: sockets still get this process' writes
+                self.subscribed = False
+                self.ready.set()  # sockets may join meanwhile (single-process delivery)
+                log.warning("realtime: Redis subscription lost (%s: %s); retrying in %.1fs",
+                            type(exc).__name__, exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 10)
+                delay = min(delay * 2, 5)
             finally:
+                self.subscribed = False
                 try:
                     await client.aclose()
                 except Exception:  # closing a broken connection
@@ -143,14 +151,22 @@ class Dispatcher:
         audience = Audience(frozenset(spec["users"]), frozenset(spec["teams"]), spec["everyone"])
         data_json = orjson.dumps(data)
         record = data.get("old_record") if data["type"] == "DELETE" else data.get("record")
+        record = record or {}
+        frames: dict = {}  # one encoded frame per (vsn, topic, ids) for this change
         for socket in targets:
             identity = socket.identity
             if not audience.admits(identity.user_id, identity.team_ids, is_superuser=identity.is_superuser):
                 continue
+            pending = ()
             try:
-                await socket.push_change(table, data["type"], record or {}, data_json)
+                # written at once under daphne (direct_write); other servers get ASGI sends
+                pending = socket.push_change(table, data["type"], record, data_json, frames)
+                for send in pending:
+                    await send
             except Exception:  # a socket closing mid fan-out must not cost the others this change
                 log.debug("realtime: push to a closing socket failed", exc_info=True)
+                for send in pending:
+                    send.close()  # the sends not reached (closing an awaited one is a no-op)
 
     async def _apply_membership(self, data: dict) -> None:
         old, new = data.get("old_record") or {}, data.get("record") or {}

