@@ -52,7 +52,8 @@ FUZZ_EXAMPLES ?= 100
 FUZZ_HOOK_EXAMPLES ?= 2000
 fuzz: $(STAMP)
 	ECHELON_FUZZ_RANDOM=1 ECHELON_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ECHELON_FUZZ_HOOK_EXAMPLES=$(FUZZ_HOOK_EXAMPLES) \
-		$(WITH_DB) $(PY) -m pytest tests/hardening --timeout=0 $(PYTEST_ARGS)
+		$(WITH_DB) $(PY) -m pytest tests/hardening/test_openapi_fuzz.py tests/hardening/test_hook_fuzz.py \
+		tests/hardening/test_websocket_fuzz.py --timeout=0 $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(WITH_DB) $(PY) -m bench $(BENCH_ARGS)

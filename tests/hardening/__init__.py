@@ -1,1 +1,1 @@
-"""Hardening: bad input (fuzzing the REST API, the n8n callback and the realtime websocket)."""
+"""Hardening: bad input (fuzzers), faults, concurrency and load (issue 8)."""
