@@ -125,6 +125,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+# Password logins (JWT token endpoint, web and admin forms) go through a failed-attempt throttle.
+AUTHENTICATION_BACKENDS = ["accounts.login_throttle.ThrottledModelBackend"]
+ECHELON_LOGIN_FAILURES = int(os.environ.get("ECHELON_LOGIN_FAILURES", "5"))
+ECHELON_LOGIN_WINDOW_SECONDS = int(os.environ.get("ECHELON_LOGIN_WINDOW_SECONDS", "900"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
