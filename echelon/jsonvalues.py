@@ -1,11 +1,14 @@
 """JSON values that PostgreSQL can store.
 
-PostgreSQL refuses the NUL character in jsonb (`\\u0000`) and in text, and deeply nested values
-exhaust the recursion of the JSON encoders: both reached the database and failed there with a
-500 (found by the fuzzers in tests/hardening). Writers check with `unstorable_path`.
+PostgreSQL refuses the NUL character in jsonb (`\\u0000`) and in text, deeply nested values
+exhaust the recursion of the JSON encoders, and a number beyond float range (`1e999` parses as
+Infinity) is written as `Infinity`, which jsonb refuses: each reached the database and failed
+there with a 500 (found by the fuzzers in tests/hardening). Writers check with `unstorable_path`.
 """
 
 from __future__ import annotations
+
+import math
 
 MAX_DEPTH = 100
 
@@ -16,6 +19,8 @@ def unstorable_path(value, path: str = "", depth: int = 0) -> str | None:
         return path or "(value)"
     if isinstance(value, str):
         return (path or "(value)") if "\x00" in value else None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path or "(value)")
     if isinstance(value, dict):
         for key, item in value.items():
             if "\x00" in str(key):
@@ -32,4 +37,5 @@ def unstorable_path(value, path: str = "", depth: int = 0) -> str | None:
 
 
 def unstorable_message(path: str) -> str:
-    return f"{path} contains a NUL character or is nested deeper than {MAX_DEPTH} levels"
+    return (f"{path} contains a NUL character, a number out of range (Infinity or NaN) "
+            f"or is nested deeper than {MAX_DEPTH} levels")

@@ -138,6 +138,38 @@ def test_signed_callback_with_a_far_offset_is_stored_in_utc(client, workflow):
     assert started.isoformat() == "2026-11-24T13:53:00+00:00"
 
 
+def post_signed_raw(client, raw: bytes) -> tuple[int, dict]:
+    response = client.post(URL, raw, content_type="application/json",
+                           headers={"X-Echelon-Signature": sign(raw, SECRET)})
+    return response.status_code, response.json()
+
+
+def with_raw_field(name: str, raw_value: str) -> bytes:
+    """A callback body whose `name` is written as is (JSON numbers Python's encoder never makes)."""
+    body = json.dumps(payload()).encode()
+    return body[:-1] + f', "{name}": {raw_value}}}'.encode()
+
+
+# `make fuzz` (2,000 random callbacks) found `ts` = 10**400: the age arithmetic overflowed (a 500).
+@pytest.mark.parametrize("raw_ts", ["1" + "0" * 400, "123456789012345678901234567890", "-99999999999999"])
+def test_signed_callback_with_a_timestamp_out_of_range_is_400(client, workflow, raw_ts):
+    status, body = post_signed_raw(client, with_raw_field("ts", raw_ts))
+    assert status == 400, body
+    assert body["error"]["fields"] == {"ts": ["ts (Unix seconds) is out of range"]}
+    assert not WorkflowExecution.objects.exists()
+
+
+# 1e999 parses as Infinity (as do the literals Infinity and NaN), which jsonb refuses.
+@pytest.mark.parametrize("name,raw_value", [("ts", "1e999"), ("output", '{"v": 1e999}'), ("output", '{"v": NaN}'),
+                                            ("input", "[-Infinity]")])
+def test_signed_callback_with_a_number_json_cannot_store_is_400(client, workflow, name, raw_value):
+    status, body = post_signed_raw(client, with_raw_field(name, raw_value))
+    assert status == 400, body
+    assert "number out of range (Infinity or NaN)" in body["error"]["message"]
+    assert name in body["error"]["fields"]
+    assert not WorkflowExecution.objects.exists() and not Notification.objects.exists()
+
+
 def test_deeply_nested_body_is_400_not_a_crash(client, workflow):
     raw = b"[" * 200_000 + b"]" * 200_000
     response = client.post(URL, raw, content_type="application/json",
@@ -154,6 +186,14 @@ def test_template_config_postgresql_cannot_store_is_400(owner, config):
                                                                   "default_config": config}, format="json")
     assert response.status_code == 400, response.content
     assert "default_config" in response.json()["error"]["fields"]
+
+
+def test_agent_config_with_a_number_beyond_float_range_is_400(owner):
+    agent = f.AgentFactory(created_by=owner)
+    response = client_as(owner).patch(f"/api/v1/agents/{agent.pk}/", b'{"config": {"x": 1e999}}',
+                                      content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert "config" in response.json()["error"]["fields"]
 
 
 def test_thought_batch_with_a_nul_character_is_400(owner):

@@ -28,6 +28,7 @@ from workflows.services.executions import N8N_STATUSES, ExecutionReport, RecordR
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_AGE_SECONDS = 300
+MAX_TIMESTAMP = 10**11  # Unix seconds, about the year 5138
 SIGNATURE_RE = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
 EVENT_STATUS = {"execution.finished": "success", "execution.failed": "error"}
 
@@ -82,6 +83,8 @@ def _timestamp(payload: dict, header: str | None) -> int:
         raw = int(raw)
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise HookRejected(400, f"{field} (Unix seconds) is required", field)
+    if not -MAX_TIMESTAMP <= raw <= MAX_TIMESTAMP:  # 10**400 overflowed the age arithmetic: a 500
+        raise HookRejected(400, f"{field} (Unix seconds) is out of range", field)
     return int(raw)
 
 
