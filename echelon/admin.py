@@ -183,8 +183,24 @@ class PolicyModelAdmin(admin.ModelAdmin):
         if not request.user.is_superuser and not self.policy.can_edit(request.user, obj):
             raise PermissionDenied("The saved row would be outside what you may change.")
 
+    def get_deleted_objects(self, objs, request):
+        """A selection holding rows the user may not delete is refused as a whole.
+
+        Django's "delete selected" then names them on its confirmation page and answers 403 to
+        the confirmation, instead of deleting part of the selection and reporting the whole
+        count (it counts before calling delete_queryset)."""
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if not request.user.is_superuser:
+            keys = [obj.pk for obj in objs]
+            allowed = set(self.policy.deletable_by(request.user).filter(pk__in=keys).values_list("pk", flat=True))
+            refused = [obj for obj in objs if obj.pk not in allowed]
+            if refused:
+                names = ", ".join(str(obj) for obj in refused[:5]) + (" …" if len(refused) > 5 else "")
+                perms_needed.add(f"{len(refused)} {self.opts.verbose_name_plural} you may not delete ({names})")
+        return deleted, model_count, perms_needed, protected
+
     def delete_queryset(self, request, queryset):
-        """Bulk delete only what the user may delete."""
+        """Bulk delete only what the user may delete (get_deleted_objects refused the rest)."""
         super().delete_queryset(request, self.policy.deletable_by(request.user, queryset))
 
 

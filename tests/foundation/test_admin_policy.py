@@ -96,6 +96,28 @@ def test_actions_only_touch_editable_rows(cast):
     assert Notification.objects.count() == 1
 
 
+def delete_selected(cast, *agents, confirm: bool):
+    form = {"action": "delete_selected", "_selected_action": [str(a.pk) for a in agents]}
+    return cast["client"].post(url(Agent, "changelist"), {**form, "post": "yes"} if confirm else form)
+
+
+def test_bulk_delete_of_a_selection_with_rows_not_yours_is_refused_as_a_whole(cast):
+    page = delete_selected(cast, cast["own"], cast["team_agent"], confirm=False)
+    assert page.status_code == 200
+    assert "1 agents you may not delete (team agent)" in page.content.decode()
+
+    assert delete_selected(cast, cast["own"], cast["team_agent"], confirm=True).status_code == 403
+    assert Agent.objects.count() == 3
+
+
+def test_bulk_delete_of_own_rows_deletes_them_and_says_how_many(cast):
+    response = delete_selected(cast, cast["own"], confirm=True)
+    assert response.status_code == 302
+    assert not Agent.objects.filter(pk=cast["own"].pk).exists()
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert messages == ["Successfully deleted 1 agent."]
+
+
 def test_fk_choices_and_autocomplete_follow_the_policy(cast):
     client = cast["client"]
     response = client.post(url(Workflow, "add"), {
