@@ -32,6 +32,7 @@ import json
 import re
 import sys
 import tarfile
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -85,17 +86,26 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def fetch(url: str) -> bytes | None:
-    """The body at `url`; None for 404 (the document does not exist or is not served)."""
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response:
-            return response.read()
-    except urllib.error.HTTPError as error:
-        if error.code == 404:
-            return None
-        raise Unreachable(f"{url} answered HTTP {error.code}") from error
-    except (urllib.error.URLError, OSError) as error:
-        raise Unreachable(f"cannot reach {url}: {getattr(error, 'reason', error)}") from error
+def fetch(url: str, attempts: int = 3) -> bytes | None:
+    """The body at `url`; None for 404 (the document does not exist or is not served).
+
+    A 5xx or a network error is retried (1 s, then 2 s): one hiccup of the index should not
+    turn a CI run red; a source that stays down leaves the pin unchecked (exit 2)."""
+    for attempt in range(attempts):
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                return response.read()
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return None
+            problem = Unreachable(f"{url} answered HTTP {error.code}")
+            if error.code < 500 and error.code != 429:
+                raise problem from error
+        except (urllib.error.URLError, OSError) as error:
+            problem = Unreachable(f"cannot reach {url}: {getattr(error, 'reason', error)}")
+        if attempt + 1 < attempts:
+            time.sleep(2**attempt)
+    raise problem
 
 
 def fetch_json(url: str) -> dict | None:

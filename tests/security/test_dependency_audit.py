@@ -224,3 +224,13 @@ def test_an_index_that_does_not_answer_json_leaves_the_audit_incomplete(httpserv
 
     assert FakePyPI(httpserver).run(tmp_path, "pycrypto==2.6.1") == 2
     assert "/pypi/pycrypto/2.6.1/json did not answer JSON" in capsys.readouterr().err
+
+
+def test_one_failed_answer_of_the_index_is_retried(httpserver, tmp_path, capsys):
+    httpserver.expect_oneshot_request("/pypi/pycrypto/json").respond_with_data("", status=502)
+    pypi = FakePyPI(httpserver)
+    pypi.project("pycrypto.json", "pycrypto", vulnerabilities=[])
+
+    assert pypi.run(tmp_path, "pycrypto==2.6.1") == 0
+    assert "ok        pycrypto==2.6.1" in capsys.readouterr().out
+    assert len([call for call, _ in httpserver.log if call.path == "/pypi/pycrypto/json"]) == 2
