@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 
 from echelon.api.exceptions import error_body
 from echelon.openapi import ERRORS, described, error as error_response
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,7 +21,8 @@ from agents.models import Agent
 from echelon.policy import policy_for
 from workflows.models import Deployment
 from workflows.n8n.client import N8nError
-from workflows.services import DeploymentStateError, agent_deploy, deployment_stop
+from workflows.models import TriggerType
+from workflows.services import DeploymentStateError, ScheduleError, agent_deploy, deployment_stop
 from workflows.services.hooks import MAX_BODY_BYTES, HookRejected, hook_receive
 
 
@@ -59,11 +60,18 @@ def deployment_payload(deployment: Deployment) -> dict:
 
 
 class AgentDeployView(APIView):
-    """POST /api/v1/agents/{id}/deploy/ {"trigger_config": {...}?} → 201 with the deployment
-    (status `deployed`, or `failed` with n8n's message in `error_message`)."""
+    """POST /api/v1/agents/{id}/deploy/ {"trigger_config": {...}?, "run_at": "<ISO 8601>"?} → 201
+    with the deployment: `deployed`, or `failed` with n8n's message in `error_message`; with
+    `run_at`, a `scheduled` deployment left `pending` until then (stop it to cancel)."""
 
     @extend_schema(
-        operation_id="agents_deploy", tags=["agents"], request=OpenApiTypes.OBJECT,
+        operation_id="agents_deploy", tags=["agents"],
+        request=inline_serializer("AgentDeployRequest", {
+            "trigger_config": serializers.DictField(required=False, help_text="Stored on the deployment."),
+            "run_at": serializers.DateTimeField(
+                required=False, help_text="Schedule instead of deploying now: ISO 8601 with a UTC offset, "
+                                          "in the future, at most 365 days ahead. Stop the deployment to cancel."),
+        }),
         responses={201: described("the new deployment"), **ERRORS},
     )
     def post(self, request, pk):
@@ -76,18 +84,26 @@ class AgentDeployView(APIView):
         trigger_config = data.get("trigger_config", {})
         if not isinstance(trigger_config, dict):
             return error(status.HTTP_400_BAD_REQUEST, "trigger_config must be an object", "trigger_config")
-        deployment = agent_deploy(agent=agent, actor=request.user, trigger_config=trigger_config)
+        trigger_type = TriggerType.MANUAL
+        if data.get("run_at") is not None:
+            trigger_type, trigger_config = TriggerType.SCHEDULED, {**trigger_config, "run_at": data["run_at"]}
+        try:
+            deployment = agent_deploy(agent=agent, actor=request.user, trigger_type=trigger_type,
+                                      trigger_config=trigger_config)
+        except ScheduleError as exc:
+            return error(status.HTTP_400_BAD_REQUEST, str(exc), "run_at")
         return Response(deployment_payload(deployment), status=status.HTTP_201_CREATED)
 
 
 class DeploymentStopView(APIView):
-    """POST /api/v1/deployments/{id}/stop/ → 200; 409 when the deployment is not live."""
+    """POST /api/v1/deployments/{id}/stop/ → 200; a pending (scheduled) deployment is cancelled;
+    409 when the deployment is neither live nor pending."""
 
     @extend_schema(
         operation_id="deployments_stop", tags=["deployments"], request=None,
         responses={
             200: described("the stopped deployment"), **ERRORS,
-            409: error_response("the deployment is not live"),
+            409: error_response("the deployment is neither live nor pending"),
             502: error_response("n8n refused to unpublish"),
         },
     )

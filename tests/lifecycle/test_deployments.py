@@ -49,7 +49,7 @@ def test_new_deployment_stops_the_previous_live_one():
 
 
 @pytest.mark.parametrize("start,target", [
-    ("pending", "deployed"), ("pending", "stopped"), ("deploying", "stopped"), ("deployed", "deploying"),
+    ("pending", "deployed"), ("deploying", "stopped"), ("deployed", "deploying"),
     ("failed", "deployed"), ("stopped", "deployed"), ("deployed", "failed"),
 ])
 def test_illegal_transitions_raise(start, target):

@@ -8,8 +8,9 @@ from rest_framework import serializers
 from agents.models import Agent
 from echelon.api.fields import PolicyRelatedField
 from echelon.api.serializers import ModelSerializer
-from workflows.models import Deployment, Workflow, WorkflowExecution
-from workflows.services import deployment_create, deployment_run
+from workflows.models import Deployment, DeploymentStatus, TriggerType, Workflow, WorkflowExecution
+from workflows.services import ScheduleError, deployment_create, deployment_run
+from workflows.services.scheduling import scheduled_config
 
 
 def agent_field() -> PolicyRelatedField:
@@ -42,11 +43,27 @@ class DeploymentSerializer(CreateOnlyAgentMixin, ModelSerializer):
         ]
         validators = []  # the version is assigned by `deployment_create` under a lock
 
+    def validate(self, attrs):
+        """A scheduled deployment still waiting (new or pending) needs a valid `run_at`."""
+        attrs = super().validate(attrs)
+        instance = self.instance
+        trigger_type = attrs.get("trigger_type", instance.trigger_type if instance else None)
+        waiting = instance is None or instance.status == DeploymentStatus.PENDING
+        if trigger_type == TriggerType.SCHEDULED and waiting:
+            config = attrs.get("trigger_config", instance.trigger_config if instance else {}) or {}
+            try:
+                attrs["trigger_config"] = scheduled_config(config)
+            except ScheduleError as exc:
+                raise serializers.ValidationError({"trigger_config": [f"scheduled: {exc}"]}) from None
+        return attrs
+
     def create(self, validated_data):
         """Record the next pending deployment and run it once the request's transaction commits
-        (the state machine in `workflows.services` moves it to deployed or failed)."""
+        (the state machine in `workflows.services` moves it to deployed or failed); a scheduled
+        one waits for its `trigger_config.run_at` (workflows.services.scheduling)."""
         deployment = deployment_create(actor=self.context["request"].user, **validated_data)
-        transaction.on_commit(lambda: deployment_run(deployment=deployment))
+        if deployment.trigger_type != TriggerType.SCHEDULED:
+            transaction.on_commit(lambda: deployment_run(deployment=deployment))
         return deployment
 
 

@@ -8,7 +8,9 @@ from workflows.services.deployments import (
     deployment_finish,
     deployment_run,
     deployment_stop,
+    deployments_run_due,
 )
+from workflows.services.scheduling import ScheduleError
 from workflows.services.executions import (
     ExecutionReport,
     RecordResult,
@@ -19,6 +21,6 @@ from workflows.services.executions import (
 
 __all__ = [
     "DeploymentStateError", "ExecutionReport", "RecordResult", "agent_deploy", "deployment_create",
-    "deployment_finish", "deployment_run", "deployment_stop", "execution_record", "execution_status_from_n8n",
+    "deployment_finish", "deployment_run", "deployment_stop", "deployments_run_due", "ScheduleError", "execution_record", "execution_status_from_n8n",
     "report_from_n8n",
 ]

@@ -1,4 +1,5 @@
-"""The deployment state machine: pending → deploying → deployed | failed; deployed → stopped.
+"""The deployment state machine: pending → deploying → deployed | failed; deployed → stopped;
+pending → stopped (a scheduled deployment cancelled before its time).
 
 A deployment's `version` is max+1 per agent, computed while the agent row is locked, and the
 database's `deployments_agent_version_unique` constraint backs it up. A deployment reaching
@@ -25,13 +26,14 @@ from agents.services import agent_set_status
 from notifications.services import notify_deployment_outcome
 from workflows.models import Deployment, DeploymentStatus, TriggerType
 from workflows.n8n.backends import DeploymentBackend, PublishResult, backend_for_settings
+from workflows.services.scheduling import due_deployments, scheduled_config
 
 log = logging.getLogger(__name__)
 
 S = DeploymentStatus
 INTERRUPTED_AFTER = timedelta(minutes=10)
 TRANSITIONS: dict[str, frozenset[str]] = {
-    S.PENDING: frozenset({S.DEPLOYING}),
+    S.PENDING: frozenset({S.DEPLOYING, S.STOPPED}),
     S.DEPLOYING: frozenset({S.DEPLOYED, S.FAILED}),
     S.DEPLOYED: frozenset({S.STOPPED}),
     S.FAILED: frozenset(),
@@ -73,12 +75,16 @@ def _n8n_workflow_ids(agent_id) -> list[str]:
 @transaction.atomic
 def deployment_create(*, agent: Agent, trigger_type: str = TriggerType.MANUAL, trigger_config: dict | None = None,
                       actor=None) -> Deployment:
-    """Record a pending deployment with the agent's next version (agent row locked)."""
+    """Record a pending deployment with the agent's next version (agent row locked).
+
+    A scheduled one needs `trigger_config.run_at` (ScheduleError otherwise; see scheduling)."""
     if trigger_type not in TriggerType.values:
         raise ValueError(f"Unknown trigger_type {trigger_type!r}; expected one of {', '.join(TriggerType.values)}")
+    config = dict(trigger_config or {})
+    if trigger_type == TriggerType.SCHEDULED:
+        config = scheduled_config(config)
     Agent.objects.select_for_update().filter(pk=agent.pk).values_list("pk", flat=True).get()
     current = Deployment.objects.filter(agent_id=agent.pk).aggregate(v=Max("version"))["v"] or 0
-    config = dict(trigger_config or {})
     if actor is not None and getattr(actor, "pk", None) is not None:
         config.setdefault("requested_by", str(actor.pk))
     return Deployment.objects.create(
@@ -131,20 +137,45 @@ def deployment_finish(*, deployment: Deployment, result: PublishResult) -> Deplo
 
 def agent_deploy(*, agent: Agent, actor=None, trigger_type: str = TriggerType.MANUAL,
                  trigger_config: dict | None = None, backend: DeploymentBackend | None = None) -> Deployment:
-    """Create the next deployment of `agent` and run it to deployed or failed."""
+    """Create the next deployment of `agent` and run it to deployed or failed (a scheduled one
+    stays pending until `deployments_run_due` runs it)."""
     deployment = deployment_create(agent=agent, trigger_type=trigger_type, trigger_config=trigger_config, actor=actor)
+    if trigger_type == TriggerType.SCHEDULED:
+        return deployment
     return deployment_run(deployment=deployment, backend=backend)
+
+
+def deployments_run_due(*, now=None, backend: DeploymentBackend | None = None) -> list[Deployment]:
+    """Run every scheduled deployment whose `run_at` has come; returns those this call ran.
+
+    Safe with several runners: `deployment_run` claims a deployment (pending → deploying) under
+    a row lock, and a runner that finds it claimed or cancelled skips it."""
+    ran = []
+    for deployment in due_deployments(now=now):
+        try:
+            ran.append(deployment_run(deployment=deployment, backend=backend))
+        except DeploymentStateError:
+            log.info("Scheduled deployment %s was taken or cancelled meanwhile", deployment.pk)
+    return ran
 
 
 def deployment_stop(*, deployment: Deployment, actor=None, backend: DeploymentBackend | None = None) -> Deployment:
     """deployed → stopped: unpublish in n8n first (outside any transaction), then record it.
 
     n8n errors other than 404 propagate (the deployment stays deployed). When no other
-    deployment of the agent is live the agent becomes inactive.
+    deployment of the agent is live the agent becomes inactive. A pending deployment (one
+    scheduled for later) is cancelled: stopped without calling n8n.
     """
     current = Deployment.objects.get(pk=deployment.pk)
     if S.STOPPED not in TRANSITIONS.get(current.status, ()):
         raise DeploymentStateError(current, S.STOPPED)
+    if current.status == S.PENDING:
+        cancelled = _record_cancel(deployment=current)
+        if cancelled is not None:
+            return cancelled
+        current = Deployment.objects.get(pk=deployment.pk)  # a runner claimed it meanwhile
+        if S.STOPPED not in TRANSITIONS.get(current.status, ()):
+            raise DeploymentStateError(current, S.STOPPED)
     own_backend = backend is None
     backend = backend or backend_for_settings()
     workflow_ids = _n8n_workflow_ids(current.agent_id)
@@ -168,6 +199,16 @@ def _record_stop(*, deployment: Deployment) -> Deployment:
     _transition(locked, S.STOPPED, stopped_at=timezone.now())
     if not Deployment.objects.filter(agent_id=agent.pk, status=S.DEPLOYED).exists():
         agent_set_status(agent=agent, status=AgentStatus.INACTIVE)
+    return locked
+
+
+@transaction.atomic
+def _record_cancel(*, deployment: Deployment) -> Deployment | None:
+    """pending → stopped; None when a runner claimed it first (the caller stops it as live)."""
+    locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    if locked.status != S.PENDING:
+        return None
+    _transition(locked, S.STOPPED, stopped_at=timezone.now())
     return locked
 
 

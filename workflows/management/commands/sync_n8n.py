@@ -9,7 +9,7 @@ from django.db import connection
 from tqdm import tqdm
 
 from workflows.n8n.client import N8nClient, N8nError
-from workflows.services.deployments import deployments_fail_interrupted
+from workflows.services.deployments import deployments_fail_interrupted, deployments_run_due
 from workflows.services.sync import SYNC_LOCK_KEY, n8n_sync
 
 
@@ -35,6 +35,9 @@ class Command(BaseCommand):
             interrupted = deployments_fail_interrupted()
             if interrupted:
                 self.stdout.write(f"Failed {interrupted} interrupted deployment(s) stuck in deploying.")
+            scheduled = deployments_run_due()
+            if scheduled:
+                self.stdout.write(f"Ran {len(scheduled)} scheduled deployment(s) that were due.")
             with client:
                 report = n8n_sync(
                     client=client, page_size=page_size,

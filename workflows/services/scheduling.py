@@ -1,0 +1,65 @@
+"""Scheduled deployments: `trigger_type` "scheduled" with `trigger_config.run_at`.
+
+A scheduled deployment is recorded `pending` like any other, with its version, but the request
+does not run it: `deployments_run_due` (in `deployments`; `manage.py run_due_deployments` and
+`sync_n8n`, both safe every minute from cron) runs each one whose `run_at` has come, publishing
+the agent's workflows as they are then. Stopping a pending deployment cancels it (nothing
+reaches n8n). This module holds the rules of `run_at`; it imports nothing of the state machine.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from echelon.dates import in_utc
+from workflows.models import Deployment, DeploymentStatus, TriggerType
+
+MAX_AHEAD = timedelta(days=365)
+
+
+class ScheduleError(ValueError):
+    """`run_at` is missing, unreadable, past or too far ahead (the API answers 400)."""
+
+
+def run_at_checked(value, *, now: datetime | None = None) -> datetime:
+    """`value` as an aware UTC datetime strictly after `now` and at most a year ahead."""
+    now = now or timezone.now()
+    parsed = None
+    if isinstance(value, str):
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:
+            parsed = None
+    if parsed is None:
+        raise ScheduleError("run_at must be an ISO 8601 date-time, e.g. 2026-12-01T02:00:00Z")
+    if timezone.is_naive(parsed):
+        raise ScheduleError("run_at needs a UTC offset (Z or ±hh:mm): a bare local time is ambiguous")
+    try:
+        parsed = in_utc(parsed)
+    except ValueError:
+        raise ScheduleError("run_at is out of range") from None
+    if parsed <= now:
+        raise ScheduleError(f"run_at must be in the future (now is {now.isoformat()})")
+    if parsed > now + MAX_AHEAD:
+        raise ScheduleError(f"run_at may be at most {MAX_AHEAD.days} days ahead")
+    return parsed
+
+
+def scheduled_config(trigger_config: dict, *, now: datetime | None = None) -> dict:
+    """The trigger_config of a scheduled deployment, with `run_at` checked and written in UTC."""
+    return {**trigger_config, "run_at": run_at_checked(trigger_config.get("run_at"), now=now).isoformat()}
+
+
+def due_deployments(*, now: datetime | None = None) -> list[Deployment]:
+    """Pending scheduled deployments whose time has come, the earliest first."""
+    now = now or timezone.now()
+    pending = Deployment.objects.filter(status=DeploymentStatus.PENDING, trigger_type=TriggerType.SCHEDULED)
+    due = []
+    for deployment in pending.only("pk", "agent_id", "version", "trigger_config"):
+        run_at = parse_datetime(str((deployment.trigger_config or {}).get("run_at", "")))
+        if run_at is not None and timezone.is_aware(run_at) and run_at <= now:
+            due.append((run_at, deployment))
+    return [deployment for _, deployment in sorted(due, key=lambda pair: pair[0])]
