@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.dateparse import parse_datetime
 
 from echelon.db.models import UpdatedAtModel, choice_check, created_at, json_object, uuid_pk
 
@@ -73,6 +74,18 @@ class Deployment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent_id} v{self.version} ({self.status})"
+
+    @property
+    def run_at(self):
+        """When a scheduled deployment is to run (aware datetime), from `trigger_config.run_at`;
+        None for other deployments or an unreadable value (workflows.services.scheduling)."""
+        if self.trigger_type != TriggerType.SCHEDULED:
+            return None
+        try:
+            value = parse_datetime(str((self.trigger_config or {}).get("run_at", "")))
+        except ValueError:
+            return None
+        return value if value is not None and value.tzinfo is not None else None
 
 
 class Workflow(UpdatedAtModel):

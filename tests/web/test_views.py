@@ -149,6 +149,17 @@ def test_agent_page_names_team_and_owner_only_through_their_policies(user):
     assert stranger_agent.created_by.email not in body
 
 
+def test_agent_page_shows_when_a_scheduled_deployment_will_run(user):
+    agent = factories.AgentFactory(created_by=user)
+    factories.DeploymentFactory(agent=agent, version=1, status="pending", trigger_type="scheduled",
+                                trigger_config={"run_at": "2027-01-02T03:04:00+00:00"})
+    factories.DeploymentFactory(agent=agent, version=2, status="pending", trigger_type="manual",
+                                trigger_config={"run_at": "2027-05-05T05:05:00+00:00"})  # not a schedule
+    body = signed_in(user).get(f"/agents/{agent.pk}/").content.decode()
+    assert 'for <time datetime="2027-01-02T03:04:00+00:00">Jan 2, 03:04</time>' in body
+    assert "2027-05-05" not in body
+
+
 def test_empty_states_are_shown(user):
     client = signed_in(user)
     assert '<p class="empty" id="agents-empty">' in client.get("/").content.decode()

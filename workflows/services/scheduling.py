@@ -57,9 +57,6 @@ def due_deployments(*, now: datetime | None = None) -> list[Deployment]:
     """Pending scheduled deployments whose time has come, the earliest first."""
     now = now or timezone.now()
     pending = Deployment.objects.filter(status=DeploymentStatus.PENDING, trigger_type=TriggerType.SCHEDULED)
-    due = []
-    for deployment in pending.only("pk", "agent_id", "version", "trigger_config"):
-        run_at = parse_datetime(str((deployment.trigger_config or {}).get("run_at", "")))
-        if run_at is not None and timezone.is_aware(run_at) and run_at <= now:
-            due.append((run_at, deployment))
-    return [deployment for _, deployment in sorted(due, key=lambda pair: pair[0])]
+    due = [d for d in pending.only("pk", "agent_id", "version", "trigger_type", "trigger_config")
+           if d.run_at is not None and d.run_at <= now]
+    return sorted(due, key=lambda deployment: deployment.run_at)
