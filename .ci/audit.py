@@ -12,8 +12,10 @@ machine kind can reach; each pin is judged by the most exact source that answers
    - Django: its own security archive and release notes, from the newest sdist: every CVE
      listed for the pinned series must be named by a release note of that series at or before
      the pin.
-   - otherwise: the changelog in the newest sdist, for the releases after the pin; any entry
-     that speaks of a security fix, a CVE or an advisory fails the audit (upgrade or review).
+   - otherwise: the newest release's records (taken to apply to the pin too) and the changelog
+     in the newest sdist for the releases after the pin: a known vulnerability of the pin either
+     still affects the newest release or was fixed after the pin, and then the changelog says
+     so; any entry that speaks of security, a vulnerability, a CVE, GHSA or RUSTSEC fails.
 
 Every pin must also exist on PyPI and not be yanked. A finding that does not apply is listed in
 `.ci/audit-ignore.txt` (`ID  reason`), so the reason stays next to the decision.
