@@ -28,7 +28,8 @@ import httpx
 import orjson
 import psycopg
 
-from bench.servers import PROJECT_ROOT, DaphneServer, http_load
+from bench.loadgen import http_load
+from bench.servers import PROJECT_ROOT, DaphneServer
 
 BENCH_DB = "echelon_bench"
 ROWS = 10_000

@@ -1,14 +1,11 @@
-"""Server subprocesses and a small HTTP load generator for benchmarks (and subprocess tests).
+"""Server subprocesses for benchmarks (and subprocess tests).
 
 `DaphneServer` runs `python -m daphne echelon.asgi:application` on a free port with extra
-environment. `http_load` drives one server with keep-alive HTTP/1.1 connections from asyncio
-raw sockets: a few microseconds of client CPU per request, so on a 2-core machine the load
-generator takes as little as possible from the server it measures.
+environment. The HTTP load generator that drives them is `bench.loadgen`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
@@ -71,42 +68,3 @@ class DaphneServer:
             self.process.kill()
             self.process.wait(10)
         self.log.close()
-
-
-async def _worker(port: int, request: bytes, deadline: float, counts: dict) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        while time.perf_counter() < deadline:
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-                    break
-            await reader.readexactly(length)
-            counts[status] = counts.get(status, 0) + 1
-    finally:
-        writer.close()
-
-
-def _request_bytes(port: int, path: str, headers: dict) -> bytes:
-    lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", *(f"{k}: {v}" for k, v in headers.items())]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
-def http_load(targets: list[tuple[int, str, dict]], *, concurrency: int, seconds: float) -> tuple[list[dict], float]:
-    """GET from every target `(port, path, headers)` at the same time, `concurrency` keep-alive
-    connections each, for `seconds`; → ([{status: n} per target], elapsed)."""
-    counts: list[dict] = [{} for _ in targets]
-
-    async def main() -> float:
-        start = time.perf_counter()
-        await asyncio.gather(*(
-            _worker(port, _request_bytes(port, path, headers), start + seconds, counts[i])
-            for i, (port, path, headers) in enumerate(targets) for _ in range(concurrency)
-        ))
-        return time.perf_counter() - start
-
-    return counts, asyncio.run(main())
