@@ -164,3 +164,27 @@ def test_stop_endpoint_cancels_a_scheduled_deployment(client_for):
     deployment = schedule(agent, later(hours=1))
     response = client_for(agent.created_by).post(f"/api/v1/deployments/{deployment.pk}/stop/")
     assert response.status_code == 200 and response.json()["status"] == "stopped"
+
+
+# --- the runner thread of `manage.py serve` -------------------------------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_the_serve_thread_runs_a_due_deployment_and_stops(settings):
+    import time
+
+    from workflows.due_runner import DueDeploymentRunner
+
+    settings.N8N_BASE_URL = ""
+    deployment = schedule(AgentFactory(), later(seconds=1))
+    Deployment.objects.filter(pk=deployment.pk).update(
+        trigger_config={"run_at": (timezone.now() - timedelta(seconds=1)).isoformat()})
+    runner = DueDeploymentRunner(interval=0.05)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 10
+        while Deployment.objects.get(pk=deployment.pk).status == "pending" and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        runner.stop()
+        runner.join(5)
+    assert Deployment.objects.get(pk=deployment.pk).status == "deployed"
+    assert not runner.is_alive()

@@ -17,14 +17,26 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-demo", action="store_true", help="skip the demo data")
+        parser.add_argument("--due-interval", type=float, default=30.0,
+                            help="seconds between runs of due scheduled deployments (0: off, e.g. when cron runs them)")
 
-    def handle(self, *args, host, port, no_demo, **options):
+    def handle(self, *args, host, port, no_demo, due_interval, **options):
         call_command("migrate", interactive=False, verbosity=0)
         if not no_demo:
             call_command("seed_demo", admin_url=f"http://{host}:{port}/admin/")
         self.stdout.write(self.style.SUCCESS(f"Echelon on http://{host}:{port}/  (admin: /admin/, API: /api/docs/)"))
         self.stdout.write("Ctrl-C stops the server and the embedded PostgreSQL.")
-        daphne_cli().run(["--bind", host, "--port", str(port), "echelon.asgi:application"])
+        runner = None
+        if due_interval > 0:
+            from workflows.due_runner import DueDeploymentRunner
+
+            runner = DueDeploymentRunner(interval=due_interval)
+            runner.start()
+        try:
+            daphne_cli().run(["--bind", host, "--port", str(port), "echelon.asgi:application"])
+        finally:
+            if runner is not None:
+                runner.stop()
 
 
 def daphne_cli():
