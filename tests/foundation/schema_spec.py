@@ -252,19 +252,30 @@ EXTRA_UNIQUE = {
 
 
 def seed_file() -> Path:
-    """The seed document beside the repository (`ECHELON_SEED_DIR` overrides)."""
-    candidates = []
+    """The seed document: `ECHELON_SEED_DIR`, else `shared/seed/` beside the repository, else
+    the copy recorded in `tests/fixtures/seed/` (a clone on its own still checks the schema).
+    A shared seed that differs from the recorded copy is an error: refresh the copy."""
+    shared = []
     if os.environ.get("ECHELON_SEED_DIR"):
-        candidates.append(Path(os.environ["ECHELON_SEED_DIR"]))
-    candidates += [parent / "shared" / "seed" for parent in REPO_ROOT.parents]
-    for folder in candidates:
-        found = sorted(folder.glob("000_*.txt")) if folder.is_dir() else []
-        if found:
-            return found[0]
-    raise FileNotFoundError(
-        "The seed document (shared/seed/000_*.txt) was not found beside the repository "
-        f"(looked in {', '.join(str(c) for c in candidates)}); set ECHELON_SEED_DIR to its folder."
-    )
+        shared.append(Path(os.environ["ECHELON_SEED_DIR"]))
+    shared += [parent / "shared" / "seed" for parent in REPO_ROOT.parents]
+    recorded = REPO_ROOT / "tests" / "fixtures" / "seed"
+    found = [_seed_in(folder) for folder in (*shared, recorded)]
+    found = [path for path in found if path is not None]
+    if not found:
+        raise FileNotFoundError(
+            "The seed document (shared/seed/000_*.txt) was not found beside the repository "
+            f"(looked in {', '.join(str(c) for c in (*shared, recorded))}); set ECHELON_SEED_DIR to its folder."
+        )
+    copy = _seed_in(recorded)
+    if copy is not None and found[0] != copy and found[0].read_bytes() != copy.read_bytes():
+        raise ValueError(f"{found[0]} differs from its recorded copy {copy}: copy it over")
+    return found[0]
+
+
+def _seed_in(folder: Path) -> Path | None:
+    found = sorted(folder.glob("000_*.txt")) if folder.is_dir() else []
+    return found[0] if found else None
 
 
 _COLUMN = re.compile(r"^\s*(\w+)\s+(UUID|VARCHAR\(\d+\)|TEXT|JSONB|TIMESTAMPTZ|INTEGER|DECIMAL\(\d+,\d+\)|BOOLEAN)(?!\w)(.*)$")
