@@ -25,21 +25,16 @@ def _key(request, email: str) -> str:
     return f"login-failures:{digest}"
 
 
-def _limit() -> tuple[int, int]:
-    return (getattr(settings, "ECHELON_LOGIN_FAILURES", 5), getattr(settings, "ECHELON_LOGIN_WINDOW_SECONDS", 900))
-
-
 def login_locked(request, email: str) -> bool:
-    limit, _ = _limit()
     try:
-        return (cache.get(_key(request, email)) or 0) >= limit
+        return (cache.get(_key(request, email)) or 0) >= settings.ECHELON_LOGIN_FAILURES
     except Exception:  # cache down: fail open
         log.warning("login throttle: cache unavailable, not enforcing")
         return False
 
 
 def login_failed(request, email: str) -> None:
-    _, window = _limit()
+    window = settings.ECHELON_LOGIN_WINDOW_SECONDS
     key = _key(request, email)
     try:
         if not cache.add(key, 1, timeout=window):

@@ -9,6 +9,7 @@ there with a 500 (found by the fuzzers in tests/hardening). Writers check with `
 from __future__ import annotations
 
 import math
+import re
 
 MAX_DEPTH = 100
 
@@ -39,3 +40,8 @@ def unstorable_path(value, path: str = "", depth: int = 0) -> str | None:
 def unstorable_message(path: str) -> str:
     return (f"{path} contains a NUL character, a number out of range (Infinity or NaN) "
             f"or is nested deeper than {MAX_DEPTH} levels")
+
+
+def top_field(path: str) -> str:
+    """The top-level key of a path from `unstorable_path` (`output` of `output.items[3]`)."""
+    return re.split(r"[.\[]", path, maxsplit=1)[0]

@@ -36,6 +36,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DataError, IntegrityError, connection, transaction
 
+from echelon.outage import one_line
+
 logger = logging.getLogger(__name__)
 
 COLUMNS = ("user_id", "agent_id", "endpoint", "method", "status_code", "response_time_ms", "cost_usd", "created_at")
@@ -212,9 +214,8 @@ class UsageRecorder:
             self.flush()
         except Exception as exc:  # noqa: BLE001 - e.g. the database is down: keep the rows, keep the thread
             # One line, not a traceback per second through a database outage.
-            logger.warning("api_usage flush failed (%s: %s); %d rows kept for the next attempt",
-                           type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc).strip() else "",
-                           self.pending())
+            logger.warning("api_usage flush failed (%s); %d rows kept for the next attempt",
+                           one_line(exc), self.pending())
             try:
                 connection.close()  # a broken connection is reopened on the next flush
             except Exception:  # noqa: BLE001 - closing a dead connection may fail too

@@ -38,6 +38,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from rest_framework.exceptions import APIException, Throttled
 from rest_framework.throttling import BaseThrottle
 
+from echelon.outage import RetryAfter, one_line
 from notifications.models import NotificationType, Priority
 from notifications.services import notification_create
 
@@ -47,7 +48,7 @@ KEY_SLACK_SECONDS = 60  # a window's counter outlives the window, so it never ex
 SHARED_CACHE_RETRY_SECONDS = 5.0
 
 _local_cache = LocMemCache("echelon-ratelimit-fallback", {"MAX_ENTRIES": 100_000})
-_shared_down_until = 0.0
+_shared_retry = RetryAfter(SHARED_CACHE_RETRY_SECONDS)
 
 
 class QuotaExceeded(Throttled):
@@ -87,16 +88,15 @@ def _count(store, key: str, timeout: int) -> int:
 def _with_store(operation):
     """`operation(store)` on the shared cache, or on the process-local one while the shared
     cache is failing (see the module docstring)."""
-    global _shared_down_until
-    if time.monotonic() >= _shared_down_until:
+    if _shared_retry.due():
         try:
             return operation(cache)
         except ValueError:
             raise
         except Exception as exc:  # noqa: BLE001 - any cache failure (redis.ConnectionError, timeouts, OSError)
-            _shared_down_until = time.monotonic() + SHARED_CACHE_RETRY_SECONDS
-            logger.warning("rate limits: shared cache unavailable (%s: %s); counting per process, retrying "
-                           "in %.0f s", type(exc).__name__, exc, SHARED_CACHE_RETRY_SECONDS)
+            _shared_retry.failed()
+            logger.warning("rate limits: shared cache unavailable (%s); counting per process, retrying "
+                           "in %.0f s", one_line(exc), SHARED_CACHE_RETRY_SECONDS)
     return operation(_local_cache)
 
 

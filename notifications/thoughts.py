@@ -8,12 +8,11 @@ is an upsert on (execution, node_id), so a replayed batch changes nothing.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 
-from echelon.jsonvalues import unstorable_message, unstorable_path
+from echelon.jsonvalues import top_field, unstorable_message, unstorable_path
 from notifications.models import AgentThought, NodeType
 from notifications.realtime.publisher import INSERT, publish_rows
 from workflows.models import WorkflowExecution
@@ -65,7 +64,7 @@ def _clean(index: int, item) -> dict:
     unstorable = unstorable_path(item)  # NUL characters, deep nesting: 500s in PostgreSQL before
     if unstorable is not None:
         raise ThoughtBatchError(f"{label}: {unstorable_message(unstorable)}",
-                                field=f"{where}.{re.split(r'[.[]', unstorable, maxsplit=1)[0]}", node_id=node_id)
+                                field=f"{where}.{top_field(unstorable)}", node_id=node_id)
     confidence = item.get("confidence_score", item.get("confidence"))
     if confidence is not None:
         try:

@@ -19,9 +19,8 @@ from rest_framework.views import APIView
 
 from agents.models import Agent
 from echelon.policy import policy_for
-from workflows.models import Deployment
+from workflows.models import Deployment, TriggerType
 from workflows.n8n.client import N8nError
-from workflows.models import TriggerType
 from workflows.services import DeploymentStateError, ScheduleError, agent_deploy, deployment_stop
 from workflows.services.hooks import MAX_BODY_BYTES, HookRejected, hook_receive
 

@@ -26,6 +26,7 @@ from django.http import JsonResponse
 from django.utils.deprecation import MiddlewareMixin
 
 from echelon.api.exceptions import error_body
+from echelon.outage import one_line
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,5 @@ class DatabaseUnavailableMiddleware(MiddlewareMixin):
         now = time.monotonic()
         if now - _last_logged >= LOG_EVERY_SECONDS:
             _last_logged = now
-            logger.warning("database unavailable, answering 503 (%s: %s)", type(exception).__name__,
-                           str(exception).strip().splitlines()[0] if str(exception).strip() else "")
+            logger.warning("database unavailable, answering 503 (%s)", one_line(exception))
         return unavailable_response()

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 from django.conf import settings
+
+from echelon.outage import RetryAfter, one_line
 
 _clients: dict[str, object] = {}
 _lock = threading.Lock()
@@ -26,7 +27,7 @@ _local_dispatchers: set = set()
 log = logging.getLogger(__name__)
 
 REDIS_RETRY_SECONDS = 2.0
-_redis_down_until = 0.0
+_redis_retry = RetryAfter(REDIS_RETRY_SECONDS)
 
 
 def channel_name() -> str:
@@ -50,17 +51,16 @@ def _redis(url: str):
 
 def publish(message: bytes) -> None:
     """Send one serialized change to every server process (sync; called after commit)."""
-    global _redis_down_until
     url = redis_url()
     published = False
-    if url and time.monotonic() >= _redis_down_until:
+    if url and _redis_retry.due():
         try:
             _redis(url).publish(channel_name(), message)
             published = True
         except Exception as exc:  # noqa: BLE001 - redis.ConnectionError, timeouts, OSError
-            _redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
-            log.warning("realtime: Redis unavailable (%s: %s); changes reach this process' sockets only",
-                        type(exc).__name__, exc)
+            _redis_retry.failed()
+            log.warning("realtime: Redis unavailable (%s); changes reach this process' sockets only",
+                        one_line(exc))
     for dispatcher in list(_local_dispatchers):
         if not (published and dispatcher.subscribed):
             dispatcher.deliver_threadsafe(message)

@@ -362,6 +362,8 @@ class RealtimeConsumer:
         await (none under daphne). `frames` is shared by the sockets of one change, so sockets
         with the same vsn, topic and ids share one encoded (and framed) frame."""
         pending = []
+        if self.closed:
+            return pending
         for channel in self.channels.values():  # nothing here awaits: channels cannot change meanwhile
             ids = tuple(sub.id for sub in channel.subscriptions if sub.matches(table, type_, record))
             if not ids:
@@ -370,8 +372,6 @@ class RealtimeConsumer:
             frame = frames.get(key)
             if frame is None:
                 frame = frames[key] = OutgoingFrame(protocol.encode_change(self.vsn, channel.topic_json, ids, data_json))
-            if self.closed:
-                continue
             if not self._written_directly(frame):
                 pending.append(self._send({"type": "websocket.send", "text": frame.text}))
         return pending

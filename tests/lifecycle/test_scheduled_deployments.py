@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-from datetime import timedelta
+from datetime import timedelta, timezone as dt_timezone
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
-from datetime import timezone as dt_timezone
 
 from notifications.models import Notification
 from tests.factories import AgentFactory, WorkflowFactory
+from tests.lifecycle.test_concurrency import run_in_threads
 from workflows.models import Deployment
 from workflows.n8n.backends import LocalBackend
 from workflows.services import ScheduleError, agent_deploy, deployment_stop, deployments_run_due
@@ -88,21 +86,11 @@ def test_two_runners_at_once_run_a_due_deployment_once(settings):
     settings.N8N_BASE_URL = ""
     deployment = schedule(AgentFactory(), later(minutes=1))
     when = timezone.now() + timedelta(minutes=2)
-    results, start = [], threading.Barrier(2)
+    results = []
 
-    def runner():
-        start.wait()
-        try:
-            results.append(len(deployments_run_due(now=when, backend=LocalBackend())))
-        finally:
-            connection.close()
+    errors = run_in_threads(2, lambda _: results.append(len(deployments_run_due(now=when, backend=LocalBackend()))))
 
-    threads = [threading.Thread(target=runner) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    assert errors == []
     assert sorted(results) == [0, 1]
     deployment.refresh_from_db()
     assert deployment.status == "deployed"

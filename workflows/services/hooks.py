@@ -21,7 +21,7 @@ from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 from echelon.dates import in_utc
-from echelon.jsonvalues import MAX_DEPTH, unstorable_message, unstorable_path
+from echelon.jsonvalues import MAX_DEPTH, top_field, unstorable_message, unstorable_path
 from notifications.thoughts import ThoughtBatchError
 from workflows.models import Workflow
 from workflows.services.executions import N8N_STATUSES, ExecutionReport, RecordResult, execution_record
@@ -72,8 +72,7 @@ def _storable(payload: dict) -> None:
     """NUL characters and deep nesting were 500s in PostgreSQL (see echelon.jsonvalues)."""
     path = unstorable_path(payload)
     if path is not None:
-        field = re.split(r"[.\[]", path, maxsplit=1)[0]
-        raise HookRejected(400, unstorable_message(path), field)
+        raise HookRejected(400, unstorable_message(path), top_field(path))
 
 
 def _timestamp(payload: dict, header: str | None) -> int:
