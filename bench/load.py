@@ -195,7 +195,8 @@ async def drive(base_url: str, data: dict, args, writes: list) -> tuple[dict[str
                                "status": "success", "ts": int(time.time()), "output": {"ok": True}}).encode()
             signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
             await timed(kinds["callback"], lambda: http.post("/api/v1/hooks/n8n/", content=body, headers={
-                "Content-Type": "application/json", "X-Echelon-Signature": signature}), (201,))
+                "Content-Type": "application/json", "X-Echelon-Signature": signature,
+                "X-Echelon-Workflow": workflow_id}), (201,))
 
         started = time.monotonic()
         deadline = started + args.seconds

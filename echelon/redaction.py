@@ -9,6 +9,10 @@ handlers in settings.LOGGING); `RedactingExceptionReporterFilter` and
 DEFAULT_EXCEPTION_REPORTER (error e-mails and the technical 500 page).
 `RedactingAccessLog` is daphne's access log (written to stdout, outside `logging`) with the
 query string redacted, as `manage.py serve` uses it.
+
+`redact_headers` does the same for stored data: n8n's webhook trigger items carry every request
+header of the call that started the run (`{"headers": {"authorization": ...}}`), and ingestion
+(`workflows.services.executions`) passes every execution's data through it before storage.
 """
 
 from __future__ import annotations
@@ -29,11 +33,13 @@ URL_SETTINGS = ("DATABASE_URL", "REDIS_URL")
 # Shorter values are too likely to occur in ordinary text to be replaced blindly.
 MIN_SECRET_LENGTH = 8
 
+# What in a key's name makes its value a secret: Authorization, X-N8N-API-KEY,
+# X-Echelon-Signature, apikey, access_token, refresh_token, password, *_secret, ...
+SECRET_NAME = r"authorization|api[-_]?key|signature|token|secret|password|passwd"
 # `key: value`, `key=value`, `'key': 'value'`, `("key", "value")` where the key names a
-# secret: Authorization, X-N8N-API-KEY, X-Echelon-Signature, apikey, access_token,
-# refresh_token, password, *_secret, HTTP_AUTHORIZATION, csrfmiddlewaretoken, ...
+# secret (also HTTP_AUTHORIZATION, csrfmiddlewaretoken, ...).
 _KEYED_SECRET = re.compile(
-    r"""(?P<key>(?<![\w-])[\w-]{0,40}(?:authorization|api[-_]?key|signature|token|secret|password|passwd))"""
+    r"""(?P<key>(?<![\w-])[\w-]{0,40}(?:""" + SECRET_NAME + r"""))"""
     r"""(?P<sep>['"]?\s*[:=]\s*['"]?|['"]\s*,\s*['"])"""
     r"""(?P<value>(?:(?:bearer|basic|token|jwt)\s+)?[^\s'"&,;)}\]]+)""",
     re.IGNORECASE,
@@ -74,6 +80,57 @@ def redact_text(text: str) -> str:
     return _KEYED_SECRET.sub(
         lambda m: m["key"] + m["sep"] + (m["value"] if m["value"] == REDACTED else REDACTED), text
     )
+
+
+# Request headers whose values are credentials: the secret-looking names above plus cookies
+# (Cookie, Set-Cookie); settings.ECHELON_REDACTED_HEADERS names more (exact, any case).
+_SECRET_HEADER = re.compile(SECRET_NAME + "|cookie", re.IGNORECASE)
+
+
+def _extra_secret_headers() -> frozenset[str]:
+    from django.conf import settings
+
+    names = getattr(settings, "ECHELON_REDACTED_HEADERS", ()) if settings.configured else ()
+    return frozenset(name.lower() for name in names)
+
+
+def header_is_secret(name, extra: frozenset[str] | None = None) -> bool:
+    if not isinstance(name, str):
+        return False
+    extra = _extra_secret_headers() if extra is None else extra
+    return bool(_SECRET_HEADER.search(name)) or name.lower() in extra
+
+
+def _redact_header_values(headers, extra: frozenset[str]) -> None:
+    if isinstance(headers, dict):  # n8n's items, Node's request: {"x-webhook-token": "..."}
+        for name, value in headers.items():
+            if value is not None and header_is_secret(name, extra):
+                headers[name] = REDACTED
+    elif isinstance(headers, list):  # n8n's node parameters: [{"name": ..., "value": ...}]
+        for pair in headers:
+            if isinstance(pair, dict) and "value" in pair and header_is_secret(pair.get("name"), extra):
+                pair["value"] = REDACTED
+
+
+def redact_headers(value):
+    """`value` (parsed JSON) with the value of every secret header replaced by [REDACTED], in
+    every object under a `headers` key at any depth. Changes `value` in place and returns it.
+
+    Iterative, so a value nested as deep as the JSON parser allows cannot exhaust the stack.
+    """
+    extra = _extra_secret_headers()
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, item in node.items():
+                if isinstance(key, str) and key.lower() == "headers":
+                    _redact_header_values(item, extra)
+                if isinstance(item, (dict, list)):
+                    stack.append(item)
+        elif isinstance(node, list):
+            stack.extend(item for item in node if isinstance(item, (dict, list)))
+    return value
 
 
 class RedactSecretsFilter(logging.Filter):

@@ -259,7 +259,16 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["monitoring.throttles.Subscription
 # --- n8n ----------------------------------------------------------------------------------
 N8N_BASE_URL = os.environ.get("N8N_BASE_URL", "")
 N8N_API_KEY = os.environ.get("N8N_API_KEY", "")
-N8N_WEBHOOK_SECRET = os.environ.get("N8N_WEBHOOK_SECRET", "" if PRODUCTION else "dev-webhook-secret")
+# Legacy only: the callback secret of workflows created before per-workflow secrets (migration
+# workflows/0004); unset, such a workflow needs a rotated secret. No default: a known value
+# would let anyone sign for those workflows.
+N8N_WEBHOOK_SECRET = os.environ.get("N8N_WEBHOOK_SECRET", "")
+# Unsigned or badly signed callbacks per client address and window, then 429 (README, "Signed callback").
+ECHELON_HOOK_FAILURES = int(os.environ.get("ECHELON_HOOK_FAILURES", "20"))
+ECHELON_HOOK_FAILURE_WINDOW_SECONDS = int(os.environ.get("ECHELON_HOOK_FAILURE_WINDOW_SECONDS", "60"))
+# Request headers redacted from stored execution data, beside authorization, cookies and any
+# *token* / *secret* / *api-key* / *signature* / *password* name (echelon/redaction.py).
+ECHELON_REDACTED_HEADERS = env_list("ECHELON_REDACTED_HEADERS")
 
 # --- Security (production) -------------------------------------------------------------------
 if PRODUCTION:

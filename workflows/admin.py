@@ -56,6 +56,16 @@ class WorkflowAdmin(PolicyModelAdmin):
     )
     inlines = (RecentExecutionInline,)
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """A link to an n8n workflow another workflow holds is refused by the form (the unique
+        constraint's message on the field, nothing saved), answered 409 like the REST API."""
+        response = super().changeform_view(request, object_id, form_url, extra_context)
+        adminform = (getattr(response, "context_data", None) or {}).get("adminform")
+        errors = adminform.form.errors.as_data() if adminform is not None else {}
+        if request.method == "POST" and any(e.code == "unique" for e in errors.get("n8n_workflow_id", ())):
+            response.status_code = 409
+        return response
+
 
 class ThoughtInline(ReadOnlyInline):
     model = AgentThought

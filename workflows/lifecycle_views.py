@@ -18,15 +18,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.models import Agent
+from echelon.jsonvalues import unstorable_message, unstorable_path
 from echelon.policy import policy_for
 from workflows.models import Deployment, TriggerType
 from workflows.n8n.client import N8nError
 from workflows.services import DeploymentStateError, ScheduleError, agent_deploy, deployment_stop
-from workflows.services.hooks import MAX_BODY_BYTES, HookRejected, hook_receive
+from monitoring.throttles import SubscriptionTierThrottle
+from workflows.services.hooks import MAX_BODY_BYTES, SIGNATURE_HEADER, WORKFLOW_HEADER, HookRejected, hook_receive
 
 
 STATUS_CODES = {400: "invalid", 401: "authentication_failed", 403: "permission_denied", 404: "not_found",
-                409: "conflict", 413: "too_large", 502: "bad_gateway"}
+                409: "conflict", 413: "too_large", 429: "throttled", 502: "bad_gateway"}
 
 
 def error(status_code: int, detail: str, field: str | None = None, **extra) -> Response:
@@ -83,6 +85,9 @@ class AgentDeployView(APIView):
         trigger_config = data.get("trigger_config", {})
         if not isinstance(trigger_config, dict):
             return error(status.HTTP_400_BAD_REQUEST, "trigger_config must be an object", "trigger_config")
+        unstorable = unstorable_path(trigger_config, "trigger_config")
+        if unstorable is not None:  # a NUL character reached PostgreSQL: a 500
+            return error(status.HTTP_400_BAD_REQUEST, unstorable_message(unstorable), "trigger_config")
         trigger_type = TriggerType.MANUAL
         if data.get("run_at") is not None:
             trigger_type, trigger_config = TriggerType.SCHEDULED, {**trigger_config, "run_at": data["run_at"]}
@@ -121,7 +126,8 @@ class DeploymentStopView(APIView):
 
 
 class N8nHookView(APIView):
-    """POST /api/v1/hooks/n8n/: the signed callback (authenticated by its HMAC only)."""
+    """POST /api/v1/hooks/n8n/: the signed callback (authenticated by its HMAC only; the order of
+    checks is in workflows.services.hooks)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -134,6 +140,7 @@ class N8nHookView(APIView):
             400: ERRORS[400], 401: error_response("bad or stale signature"),
             404: error_response("unknown workflow"),
             413: error_response("body too large"),
+            429: error_response("too many unsigned or badly signed callbacks from this address"),
         },
     )
     def post(self, request):
@@ -144,11 +151,17 @@ class N8nHookView(APIView):
         try:
             outcome = hook_receive(
                 body=django_request.body,
-                signature=django_request.headers.get("X-Echelon-Signature"),
+                signature=django_request.headers.get(SIGNATURE_HEADER),
+                workflow_header=django_request.headers.get(WORKFLOW_HEADER),
                 timestamp_header=django_request.headers.get("X-Echelon-Timestamp"),
+                # The anonymous rate limit's notion of the client (its trusted-proxy rule included).
+                client=SubscriptionTierThrottle().get_ident(request),
             )
         except HookRejected as exc:
-            return error(exc.status, exc.message, exc.field)
+            response = error(exc.status, exc.message, exc.field)
+            if exc.retry_after is not None:
+                response["Retry-After"] = str(exc.retry_after)
+            return response
         execution = outcome.result.execution
         return Response(
             {

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.db import models
+from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
 from echelon.db.models import UpdatedAtModel, choice_check, created_at, json_object, uuid_pk
@@ -34,6 +37,16 @@ class ExecutionStatus(models.TextChoices):
     SUCCESS = "success"
     ERROR = "error"
     WAITING = "waiting"
+
+
+def new_webhook_secret() -> str:
+    """A fresh per-workflow HMAC secret: 256 random bits, URL-safe (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+# The database rule of point 2 (issue 12): an n8n workflow links to at most one Echelon workflow.
+N8N_LINK_CONSTRAINT = "workflows_n8n_workflow_id_unique"
+N8N_LINK_TAKEN = "This n8n workflow is already linked to another Echelon workflow."
 
 
 class Deployment(models.Model):
@@ -110,16 +123,23 @@ class Workflow(UpdatedAtModel):
     success_count = models.IntegerField(default=0, db_default=0, null=True, editable=False)
     error_count = models.IntegerField(default=0, db_default=0, null=True, editable=False)
     # Not in the seed: the per-workflow HMAC secret of n8n's signed callback (README, "Lifecycle
-    # and n8n"). Empty means settings.N8N_WEBHOOK_SECRET. Never serialize it.
-    webhook_secret = models.CharField(max_length=255, null=True, blank=True)
+    # and n8n"). Every new row gets its own; shown once (create, rotate-secret), never serialized.
+    # Empty only on rows older than migration 0004, which fall back to settings.N8N_WEBHOOK_SECRET.
+    webhook_secret = models.CharField(max_length=255, null=True, blank=True, default=new_webhook_secret)
 
     class Meta:
         db_table = "workflows"
         ordering = ["-created_at"]
-        constraints = [choice_check("workflows", "status", WorkflowStatus)]
+        constraints = [
+            choice_check("workflows", "status", WorkflowStatus),
+            # Partial: many workflows may be unlinked (NULL or ''). Also the callback's lookup index.
+            models.UniqueConstraint(
+                fields=["n8n_workflow_id"], condition=Q(n8n_workflow_id__gt=""), name=N8N_LINK_CONSTRAINT,
+                violation_error_code="unique", violation_error_message=N8N_LINK_TAKEN,
+            ),
+        ]
         indexes = [
             models.Index(fields=["agent", "-created_at"], name="idx_workflows_agent_latest"),
-            models.Index(fields=["n8n_workflow_id"], name="idx_workflows_n8n_workflow_id"),
         ]
 
     def __str__(self) -> str:

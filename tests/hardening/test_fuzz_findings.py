@@ -9,7 +9,7 @@ import pytest
 from notifications.models import Notification
 from tests import factories as f
 from tests.api.conftest import client_as
-from tests.lifecycle.test_hooks import SECRET, URL, global_secret, payload, workflow  # noqa: F401
+from tests.lifecycle.test_hooks import N8N_ID, SECRET, URL, global_secret, payload, workflow  # noqa: F401
 from workflows.models import WorkflowExecution
 from workflows.services.hooks import sign
 
@@ -104,7 +104,8 @@ def test_schema_documents_what_the_api_answers(schema):
     assert "404" in paths["/api/v1/agents/"]["get"]["responses"]  # page out of range
     assert "409" in paths["/api/v1/workflows/{id}/"]["delete"]["responses"]  # protected delete
     assert "429" in paths["/api/v1/agents/"]["get"]["responses"]  # tier quota
-    assert "429" not in paths["/api/v1/hooks/n8n/"]["post"]["responses"]  # exempt from quotas
+    # exempt from the tier quotas; its 429 is the cap on unsigned callbacks
+    assert "unsigned" in paths["/api/v1/hooks/n8n/"]["post"]["responses"]["429"]["description"]
     created_after = next(p for p in paths["/api/v1/agents/"]["get"]["parameters"] if p["name"] == "created_after")
     assert created_after["allowEmptyValue"] is True
     assert list(paths["/api/v1/agents/"]["post"]["requestBody"]["content"]) == ["application/json"]
@@ -114,7 +115,7 @@ def test_schema_documents_what_the_api_answers(schema):
 def post_signed(client, body) -> tuple[int, dict]:
     raw = json.dumps(body).encode()
     response = client.post(URL, raw, content_type="application/json",
-                           headers={"X-Echelon-Signature": sign(raw, SECRET)})
+                           headers={"X-Echelon-Signature": sign(raw, SECRET), "X-Echelon-Workflow": N8N_ID})
     return response.status_code, response.json()
 
 
@@ -140,7 +141,7 @@ def test_signed_callback_with_a_far_offset_is_stored_in_utc(client, workflow):
 
 def post_signed_raw(client, raw: bytes) -> tuple[int, dict]:
     response = client.post(URL, raw, content_type="application/json",
-                           headers={"X-Echelon-Signature": sign(raw, SECRET)})
+                           headers={"X-Echelon-Signature": sign(raw, SECRET), "X-Echelon-Workflow": N8N_ID})
     return response.status_code, response.json()
 
 
@@ -173,7 +174,7 @@ def test_signed_callback_with_a_number_json_cannot_store_is_400(client, workflow
 def test_deeply_nested_body_is_400_not_a_crash(client, workflow):
     raw = b"[" * 200_000 + b"]" * 200_000
     response = client.post(URL, raw, content_type="application/json",
-                           headers={"X-Echelon-Signature": sign(raw, SECRET)})
+                           headers={"X-Echelon-Signature": sign(raw, SECRET), "X-Echelon-Workflow": N8N_ID})
     assert response.status_code == 400 and "nested" in response.json()["error"]["message"]
 
 

@@ -70,9 +70,8 @@ def test_parallel_deploys_get_consecutive_versions_and_one_live_deployment():
 
 
 def test_parallel_callbacks_keep_exact_counters(settings):
-    settings.N8N_WEBHOOK_SECRET = "concurrency-secret"
     agent = AgentFactory(status="active")
-    workflow = WorkflowFactory(agent=agent, n8n_workflow_id="9qAE7S1t2kkV2PNZ")
+    workflow = WorkflowFactory(agent=agent, n8n_workflow_id="9qAE7S1t2kkV2PNZ", webhook_secret="concurrency-secret")
     base = datetime(2026, 11, 25, 3, 0, tzinfo=tz.utc)
     bodies = []
     for i in range(50):
@@ -87,7 +86,8 @@ def test_parallel_callbacks_keep_exact_counters(settings):
 
     def callback(i):
         response = Client().post("/api/v1/hooks/n8n/", bodies[i], content_type="application/json",
-                                 headers={"X-Echelon-Signature": sign(bodies[i], "concurrency-secret")})
+                                 headers={"X-Echelon-Signature": sign(bodies[i], "concurrency-secret"),
+                                          "X-Echelon-Workflow": "9qAE7S1t2kkV2PNZ"})
         answers.append(response.status_code)
 
     assert run_in_threads(50, callback) == []

@@ -15,17 +15,20 @@ from workflows.services.hooks import MAX_BODY_BYTES, sign
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/hooks/n8n/"
-SECRET = "global-test-secret"
+SECRET = "workflow-test-secret"
+N8N_ID = "9qAE7S1t2kkV2PNZ"
+LEGACY_SECRET = "legacy-global-secret"
 
 
 @pytest.fixture(autouse=True)
 def global_secret(settings):
-    settings.N8N_WEBHOOK_SECRET = SECRET
+    """The legacy global secret is set, to show that it signs for no workflow with its own."""
+    settings.N8N_WEBHOOK_SECRET = LEGACY_SECRET
 
 
 @pytest.fixture
 def workflow():
-    return WorkflowFactory(agent=AgentFactory(status="active"), n8n_workflow_id="9qAE7S1t2kkV2PNZ")
+    return WorkflowFactory(agent=AgentFactory(status="active"), n8n_workflow_id=N8N_ID, webhook_secret=SECRET)
 
 
 def payload(**fields) -> dict:
@@ -34,10 +37,12 @@ def payload(**fields) -> dict:
             "n8n_workflow_id": "9qAE7S1t2kkV2PNZ", "ts": int(time.time()), "output": {"answer": 42}, **fields}
 
 
-def post(client, body, *, secret=SECRET, signature=None, headers=None):
+def post(client, body, *, secret=SECRET, signature=None, headers=None, n8n_id=N8N_ID, **extra):
+    """What wf-hmac.json's "Callback" node sends: the raw body, its signature and the workflow."""
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    headers = {"X-Echelon-Signature": signature or sign(raw, secret), **(headers or {})}
-    return client.post(URL, raw, content_type="application/json", headers=headers)
+    headers = {"X-Echelon-Signature": signature or sign(raw, secret), "X-Echelon-Workflow": n8n_id,
+               **(headers or {})}
+    return client.post(URL, raw, content_type="application/json", headers=headers, **extra)
 
 
 def nothing_written():
@@ -91,7 +96,8 @@ def test_invalid_signature_is_401_and_writes_nothing(client, workflow):
 @pytest.mark.parametrize("signature", [None, "", "sha1=abc", "sha256=xyz", "sha256=" + "0" * 63])
 def test_missing_or_malformed_signature(client, workflow, signature):
     raw = json.dumps(payload()).encode()
-    headers = {} if signature is None else {"X-Echelon-Signature": signature}
+    headers = {"X-Echelon-Workflow": N8N_ID} if signature is None else {
+        "X-Echelon-Workflow": N8N_ID, "X-Echelon-Signature": signature}
     response = client.post(URL, raw, content_type="application/json", headers=headers)
     assert response.status_code == 401 and list(response.json()["error"]["fields"]) == ["X-Echelon-Signature"]
     assert nothing_written()
@@ -109,32 +115,36 @@ def test_signed_timestamp_header(client, workflow):
     del body["ts"]
     raw = json.dumps(body).encode()
     now = str(int(time.time()))
-    ok = client.post(URL, raw, content_type="application/json",
-                     headers={"X-Echelon-Timestamp": now, "X-Echelon-Signature": sign(raw, SECRET, now)})
+    ok = post(client, raw, signature=sign(raw, SECRET, now), headers={"X-Echelon-Timestamp": now})
     assert ok.status_code == 201
     # the timestamp is part of the signed message: a fresh timestamp on an old signature fails
     later = str(int(now) + 1)
-    swapped = client.post(URL, raw, content_type="application/json",
-                          headers={"X-Echelon-Timestamp": later, "X-Echelon-Signature": sign(raw, SECRET, now)})
+    swapped = post(client, raw, signature=sign(raw, SECRET, now), headers={"X-Echelon-Timestamp": later})
     assert swapped.status_code == 401
     old = str(int(now) - 600)
-    stale = client.post(URL, raw, content_type="application/json",
-                        headers={"X-Echelon-Timestamp": old, "X-Echelon-Signature": sign(raw, SECRET, old)})
+    stale = post(client, raw, signature=sign(raw, SECRET, old), headers={"X-Echelon-Timestamp": old})
     assert stale.status_code == 401
 
 
-def test_per_workflow_secret_replaces_the_global_one(client, workflow):
-    Workflow.objects.filter(pk=workflow.pk).update(webhook_secret="own-secret")
-    assert post(client, payload()).status_code == 401
-    assert post(client, payload(), secret="own-secret").status_code == 201
+def test_the_workflows_own_secret_and_not_the_legacy_global_one(client, workflow):
+    assert post(client, payload(), secret=LEGACY_SECRET).status_code == 401
+    assert post(client, payload(), secret=SECRET).status_code == 201
+
+
+def test_a_row_without_a_secret_of_its_own_falls_back_to_the_legacy_global_secret(client, workflow, settings):
+    Workflow.objects.filter(pk=workflow.pk).update(webhook_secret="")
+    assert post(client, payload(), secret=SECRET).status_code == 401
+    assert post(client, payload(), secret=LEGACY_SECRET).status_code == 201
+    settings.N8N_WEBHOOK_SECRET = ""  # no legacy secret configured: such a row cannot be signed for
+    response = post(client, payload(n8n_execution_id="14"), secret="")
+    assert response.status_code == 401 and "rotate" in response.json()["error"]["message"]
 
 
 def test_truncated_body(client, workflow):
     raw = json.dumps(payload()).encode()
     truncated = raw[:-5]
     # signed over the full body, sent truncated: the signature no longer matches
-    assert client.post(URL, truncated, content_type="application/json",
-                       headers={"X-Echelon-Signature": sign(raw, SECRET)}).status_code in (400, 401)
+    assert post(client, truncated, signature=sign(raw, SECRET)).status_code == 401
     # signed as sent: not JSON
     response = post(client, truncated)
     assert response.status_code == 400 and response.json()["error"]["message"] == "body is not valid JSON"
@@ -171,9 +181,22 @@ def test_huge_body_is_413(client, workflow):
 
 
 def test_unknown_workflow(client, workflow):
-    response = post(client, payload(n8n_workflow_id="unknown"))
-    assert response.status_code == 404 and list(response.json()["error"]["fields"]) == ["n8n_workflow_id"]
-    assert post(client, payload(n8n_workflow_id="unknown"), secret="x").status_code == 401
+    response = post(client, payload(n8n_workflow_id="unknown"), n8n_id="unknown")
+    assert response.status_code == 404 and list(response.json()["error"]["fields"]) == ["X-Echelon-Workflow"]
+    assert nothing_written()
+
+
+def test_the_workflow_is_named_by_the_header(client, workflow):
+    body = payload()
+    del body["n8n_workflow_id"]  # optional in the body; the header names the workflow
+    assert post(client, body).status_code == 201
+    missing = client.post(URL, json.dumps(payload()).encode(), content_type="application/json",
+                          headers={"X-Echelon-Signature": sign(json.dumps(payload()).encode(), SECRET)})
+    assert missing.status_code == 400 and list(missing.json()["error"]["fields"]) == ["X-Echelon-Workflow"]
+    # a body naming another n8n workflow than the header (signed by this workflow's secret)
+    other = post(client, payload(n8n_workflow_id="ci8N7gTduket1YpF", n8n_execution_id="77"))
+    assert other.status_code == 400 and list(other.json()["error"]["fields"]) == ["n8n_workflow_id"]
+    assert WorkflowExecution.objects.count() == 1
 
 
 def test_callback_with_thoughts(client, workflow):

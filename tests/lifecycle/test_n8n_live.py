@@ -96,18 +96,20 @@ def test_wrong_key_is_401(n8n):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_n8n_signs_its_callback_and_the_sync_agrees(n8n, live_server, settings):
-    secret = f"live-{uuid.uuid4().hex}"
-    settings.N8N_WEBHOOK_SECRET = secret
+def test_n8n_signs_its_callback_and_the_sync_agrees(n8n, live_server):
+    agent = AgentFactory()
+    workflow = WorkflowFactory(agent=agent, n8n_workflow_id=None)  # its own generated secret
     credential = n8n.create("credentials", {"name": "echelon-live-hmac", "type": "crypto",
-                                            "data": {"hmacSecret": secret}})
+                                            "data": {"hmacSecret": workflow.webhook_secret}})
     definition = unique(recording("wf-hmac.json"), callback_url=f"{live_server.url}/api/v1/hooks/n8n/")
     for node in definition["nodes"]:
         if node["type"] == "n8n-nodes-base.crypto":
             node["credentials"]["crypto"]["id"] = credential
+        if node["type"] == "n8n-nodes-base.httpRequest":  # the README's node settings
+            node["parameters"]["headerParameters"]["parameters"].append(
+                {"name": "X-Echelon-Workflow", "value": "={{ $workflow.id }}"})
     wf_id = n8n.create("workflows", definition)
-    agent = AgentFactory()
-    workflow = WorkflowFactory(agent=agent, n8n_workflow_id=wf_id)
+    Workflow.objects.filter(pk=workflow.pk).update(n8n_workflow_id=wf_id)
     assert agent_deploy(agent=agent).status == "deployed"
 
     webhook = f"{os.environ['N8N_BASE_URL'].rstrip('/')}/webhook/{definition['name']}"

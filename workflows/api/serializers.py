@@ -10,7 +10,18 @@ from echelon.api.fields import PolicyRelatedField
 from echelon.api.serializers import ModelSerializer
 from workflows.models import Deployment, DeploymentStatus, TriggerType, Workflow, WorkflowExecution
 from workflows.services import ScheduleError, deployment_create, deployment_run
+from workflows.services.deployments import audited_trigger_config
+from workflows.services.links import N8nLinkTaken, n8n_link_check, n8n_link_guard
 from workflows.services.scheduling import scheduled_config
+
+
+class LinkConflict(serializers.ValidationError):
+    """409 naming the field: the n8n workflow is linked to another Echelon workflow."""
+
+    status_code = 409
+
+    def __init__(self, taken: N8nLinkTaken):
+        super().__init__({taken.field: [str(taken)]}, code="conflict")
 
 
 def agent_field() -> PolicyRelatedField:
@@ -55,6 +66,10 @@ class DeploymentSerializer(CreateOnlyAgentMixin, ModelSerializer):
                 attrs["trigger_config"] = scheduled_config(config)
             except ScheduleError as exc:
                 raise serializers.ValidationError({"trigger_config": [f"scheduled: {exc}"]}) from None
+        if instance is not None and "trigger_config" in attrs:
+            # Audit fields (requested_by) are the server's: a change keeps the stored ones.
+            attrs["trigger_config"] = audited_trigger_config(attrs["trigger_config"],
+                                                             previous=instance.trigger_config)
         return attrs
 
     def create(self, validated_data):
@@ -87,6 +102,17 @@ class WorkflowSerializer(CreateOnlyAgentMixin, ModelSerializer):
         read_only_fields = [
             "id", "last_execution", "execution_count", "success_count", "error_count", "created_at", "updated_at",
         ]
+
+    def save(self, **kwargs):
+        """A link to an n8n workflow another Echelon workflow holds is a 409 naming it, checked
+        here (a field validator's error would become a 400) and by the unique index."""
+        n8n_id = self.validated_data.get("n8n_workflow_id")
+        try:
+            n8n_link_check(n8n_id, workflow_pk=self.instance.pk if self.instance is not None else None)
+            with n8n_link_guard(n8n_id), transaction.atomic():
+                return super().save(**kwargs)
+        except N8nLinkTaken as taken:
+            raise LinkConflict(taken) from None
 
 
 class WorkflowExecutionSerializer(ModelSerializer):

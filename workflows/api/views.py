@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from echelon.api.pagination import CataloguePagination, TimeSeriesPagination
 from echelon.api.viewsets import TIME_SERIES_FILTERS, PolicyViewSet, ReadOnlyPolicyViewSet
@@ -12,6 +15,13 @@ from workflows.api.serializers import (
     WorkflowUpdateSerializer,
 )
 from workflows.models import Deployment, Workflow, WorkflowExecution
+from workflows.services.links import workflow_rotate_secret
+
+SECRET_HELP = ("The workflow's HMAC secret of the signed n8n callback (README, \"Signed callback\"). "
+               "Shown this once: store it in n8n's Crypto credential.")
+SecretShownOnce = inline_serializer("WorkflowSecret", {
+    "id": serializers.UUIDField(), "webhook_secret": serializers.CharField(help_text=SECRET_HELP),
+})
 
 
 @extend_schema_view(
@@ -32,7 +42,12 @@ class DeploymentViewSet(PolicyViewSet):
 
 @extend_schema_view(
     list=extend_schema(summary="Workflows of agents you may read."),
-    create=extend_schema(summary="Create a workflow for an agent you may change."),
+    create=extend_schema(
+        summary="Create a workflow for an agent you may change; the answer holds its webhook secret, once.",
+        description="409 when `n8n_workflow_id` is linked to another workflow.",
+        responses={201: inline_serializer("WorkflowCreated", {
+            "webhook_secret": serializers.CharField(help_text=SECRET_HELP)})},
+    ),
     update=extend_schema(request=WorkflowUpdateSerializer),
     partial_update=extend_schema(request=WorkflowUpdateSerializer),
 )
@@ -44,6 +59,29 @@ class WorkflowViewSet(PolicyViewSet):
     search_fields = ["name", "description"]
     ordering_fields = ["created_at", "updated_at", "name", "last_execution"]
     ordering = ["-created_at", "id"]
+    edit_actions = PolicyViewSet.edit_actions | {"rotate_secret"}
+
+    def create(self, request, *args, **kwargs):
+        """The row as every reader sees it, plus its generated webhook secret: the creator
+        needs it for n8n, and this answer is the only place it is shown (rotate-secret aside)."""
+        response = super().create(request, *args, **kwargs)
+        response.data["webhook_secret"] = self._created.webhook_secret
+        return response
+
+    def perform_create(self, serializer):
+        super().perform_create(serializer)
+        self._created = serializer.instance
+
+    @extend_schema(
+        summary="Replace the workflow's webhook secret (agent owner, team admin or agent_manager); "
+                "the answer shows the new one, once. Callbacks signed with the old one get 401.",
+        request=None, responses={200: SecretShownOnce},
+    )
+    @action(detail=True, methods=["post"], url_path="rotate-secret", filter_backends=[], pagination_class=None)
+    def rotate_secret(self, request, pk=None):
+        workflow = self.get_object()
+        secret = workflow_rotate_secret(workflow=workflow)
+        return Response({"id": str(workflow.pk), "webhook_secret": secret}, status=status.HTTP_200_OK)
 
 
 @extend_schema_view(list=extend_schema(summary="Executions of workflows of agents you may read (cursor pages)."))

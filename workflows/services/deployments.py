@@ -63,6 +63,23 @@ def _transition(deployment: Deployment, target: str, **fields) -> None:
     deployment.save(update_fields=["status", *fields])
 
 
+# Keys of trigger_config written by the server only (issue 12, point 12): a client's value is
+# dropped, not refused, so a stored trigger_config sent back as it was (redeploying with the
+# previous settings) still works.
+AUDIT_KEYS = ("requested_by",)
+
+
+def audited_trigger_config(config: dict | None, *, actor=None, previous: dict | None = None) -> dict:
+    """`config` with the server's audit fields: on creation `requested_by` is the actor (absent
+    without one); on a change (`previous` given) the stored values stay."""
+    audited = {key: value for key, value in (config or {}).items() if key not in AUDIT_KEYS}
+    if previous is not None:
+        audited.update({key: previous[key] for key in AUDIT_KEYS if key in (previous or {})})
+    elif actor is not None and getattr(actor, "pk", None) is not None:
+        audited["requested_by"] = str(actor.pk)
+    return audited
+
+
 def _n8n_workflow_ids(agent_id) -> list[str]:
     from workflows.models import Workflow
 
@@ -80,13 +97,11 @@ def deployment_create(*, agent: Agent, trigger_type: str = TriggerType.MANUAL, t
     A scheduled one needs `trigger_config.run_at` (ScheduleError otherwise; see scheduling)."""
     if trigger_type not in TriggerType.values:
         raise ValueError(f"Unknown trigger_type {trigger_type!r}; expected one of {', '.join(TriggerType.values)}")
-    config = dict(trigger_config or {})
+    config = audited_trigger_config(trigger_config, actor=actor)
     if trigger_type == TriggerType.SCHEDULED:
         config = scheduled_config(config)
     Agent.objects.select_for_update().filter(pk=agent.pk).values_list("pk", flat=True).get()
     current = Deployment.objects.filter(agent_id=agent.pk).aggregate(v=Max("version"))["v"] or 0
-    if actor is not None and getattr(actor, "pk", None) is not None:
-        config.setdefault("requested_by", str(actor.pk))
     return Deployment.objects.create(
         agent_id=agent.pk, version=current + 1, status=S.PENDING, trigger_type=trigger_type, trigger_config=config
     )

@@ -6,6 +6,10 @@ error) never moves back to running/waiting; later reports only fill what is stil
 first time an execution reaches a final status, and only then, the workflow's counters are
 incremented in SQL (F expressions), a failure notifies the agent's owner (`agent_error`) and an
 active agent moves to `error`, all in the same transaction.
+
+It is the one writer of executions, so it is also where secret request headers (n8n's trigger
+items carry every header of the webhook call) are redacted before anything is stored
+(`echelon.redaction.redact_headers`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from django.utils.dateparse import parse_datetime
 
 from agents.models import Agent, AgentStatus
 from agents.services import agent_set_status
+from echelon.redaction import redact_headers
 from notifications.realtime.publisher import INSERT, UPDATE, publish_rows
 from notifications.services import notify_execution_failed
 from workflows.models import ExecutionStatus, Workflow, WorkflowExecution
@@ -123,8 +128,9 @@ def _row_values(report: ExecutionReport) -> dict:
     if elapsed is None and final and report.started_at and report.stopped_at:
         elapsed = max(0, round((report.stopped_at - report.started_at).total_seconds() * 1000))
     return {
-        "status": status, "input_data": report.input_data, "output_data": report.output_data,
-        "error_data": error_data, "execution_time_ms": elapsed, "started_at": report.started_at,
+        "status": status, "input_data": redact_headers(report.input_data),
+        "output_data": redact_headers(report.output_data),
+        "error_data": redact_headers(error_data), "execution_time_ms": elapsed, "started_at": report.started_at,
         "completed_at": completed_at,
     }
 

@@ -1,11 +1,18 @@
-"""The signed n8n callback: verify, validate, then record through `execution_record`.
+"""The signed n8n callback: identify, verify, cap failures, then parse, validate and record.
 
-Signature: `X-Echelon-Signature: sha256=<hex>`, the HMAC-SHA256 of the raw request body with
-the workflow's `webhook_secret`, or `settings.N8N_WEBHOOK_SECRET` when the workflow has none.
-Freshness: the body's `ts` (Unix seconds), or a header `X-Echelon-Timestamp`, in which case the
-signed message is `"<timestamp>." + body` so the timestamp cannot be swapped; more than five
-minutes away from now is rejected. Replays of one execution are idempotent (the upsert).
-Nothing is written unless every check passes.
+Order of the checks (issue 12, point 4: parsing first let unsigned 1 MB bodies burn the CPU):
+1. size: over 1 MiB → 413;
+2. identify the workflow from the header `X-Echelon-Workflow: <n8n workflow id>` (outside the
+   signed body, so the right secret is known before reading it; one indexed lookup);
+3. signature on the raw bytes: `X-Echelon-Signature: sha256=<hex>`, the HMAC-SHA256 of the
+   body (or of `"<X-Echelon-Timestamp>." + body`) with that workflow's `webhook_secret`
+   (a row older than per-workflow secrets: the legacy `settings.N8N_WEBHOOK_SECRET`), compared
+   in constant time;
+4. a failure of 2 or 3 counts against the client address (the anonymous rate limit's, see
+   `hook_failure_counted`); past `ECHELON_HOOK_FAILURES` per window the answer is 429;
+5. only a verified body is parsed as JSON and validated; freshness: the body's `ts` (Unix
+   seconds) or the signed `X-Echelon-Timestamp`, at most five minutes away from now.
+Replays of one execution are idempotent (the upsert). Nothing is written unless every check passes.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -22,6 +30,7 @@ from django.utils.dateparse import parse_datetime
 
 from echelon.dates import in_utc
 from echelon.jsonvalues import MAX_DEPTH, top_field, unstorable_message, unstorable_path
+from monitoring.throttles import KEY_SLACK_SECONDS, count_request
 from notifications.thoughts import ThoughtBatchError
 from workflows.models import Workflow
 from workflows.services.executions import N8N_STATUSES, ExecutionReport, RecordResult, execution_record
@@ -31,14 +40,16 @@ MAX_AGE_SECONDS = 300
 MAX_TIMESTAMP = 10**11  # Unix seconds, about the year 5138
 SIGNATURE_RE = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
 EVENT_STATUS = {"execution.finished": "success", "execution.failed": "error"}
+WORKFLOW_HEADER = "X-Echelon-Workflow"
+SIGNATURE_HEADER = "X-Echelon-Signature"
 
 
 class HookRejected(Exception):
     """The callback is refused with HTTP `status`; `field` names the offending part when known."""
 
-    def __init__(self, status: int, message: str, field: str | None = None):
+    def __init__(self, status: int, message: str, field: str | None = None, retry_after: int | None = None):
         super().__init__(message)
-        self.status, self.message, self.field = status, message, field
+        self.status, self.message, self.field, self.retry_after = status, message, field, retry_after
 
 
 def sign(body: bytes, secret: str, timestamp: str | None = None) -> str:
@@ -54,18 +65,49 @@ def _id_field(payload: dict, name: str) -> str:
     return str(value)
 
 
-def _signed_workflow(body: bytes, digest: str, n8n_workflow_id: str, timestamp: str | None) -> Workflow:
-    candidates = list(Workflow.objects.filter(n8n_workflow_id=n8n_workflow_id).order_by("created_at"))
-    secrets = [(w, w.webhook_secret or settings.N8N_WEBHOOK_SECRET) for w in candidates] or [
-        (None, settings.N8N_WEBHOOK_SECRET)
-    ]
-    for workflow, secret in secrets:
-        if secret and hmac.compare_digest(sign(body, secret, timestamp)[7:], digest.lower()):
-            if workflow is None:
-                raise HookRejected(404, f"No workflow is linked to n8n workflow {n8n_workflow_id!r}",
-                                   "n8n_workflow_id")
-            return workflow
-    raise HookRejected(401, "X-Echelon-Signature does not match the body", "X-Echelon-Signature")
+def _identified_workflow(header: str | None) -> Workflow:
+    if not header:
+        raise HookRejected(400, f"{WORKFLOW_HEADER} header (the n8n workflow id, {{{{ $workflow.id }}}}) is required",
+                           WORKFLOW_HEADER)
+    workflow = Workflow.objects.filter(n8n_workflow_id=header).first() if len(header) <= 255 else None
+    if workflow is None:
+        raise HookRejected(404, f"No workflow is linked to n8n workflow {header[:255]!r}", WORKFLOW_HEADER)
+    return workflow
+
+
+def _verified_workflow(body: bytes, signature: str | None, workflow_header: str | None,
+                       timestamp: str | None) -> Workflow:
+    """The workflow whose secret signed `body`, or HookRejected; cheapest checks first."""
+    match = SIGNATURE_RE.match(signature or "")
+    if match is None:
+        raise HookRejected(401, f"{SIGNATURE_HEADER} header missing or not 'sha256=<64 hex digits>'",
+                           SIGNATURE_HEADER)
+    workflow = _identified_workflow(workflow_header)
+    secret = workflow.webhook_secret or settings.N8N_WEBHOOK_SECRET
+    if not secret:
+        raise HookRejected(401, "The workflow has no webhook secret: rotate one (POST workflows/{id}/rotate-secret/)",
+                           SIGNATURE_HEADER)
+    if not hmac.compare_digest(sign(body, secret, timestamp)[7:], match.group(1).lower()):
+        raise HookRejected(401, f"{SIGNATURE_HEADER} does not match the body", SIGNATURE_HEADER)
+    return workflow
+
+
+def hook_failure_counted(client: str, *, now: float | None = None) -> HookRejected | None:
+    """Count one unauthenticated failure of `client`; past the cap, the 429 to answer instead.
+
+    Fixed windows in the shared cache, with the rate limits' counter (atomic across processes,
+    per process while the cache is down). Only failures count: a correctly signed callback is
+    accepted even from a capped address, because every tenant's callbacks come from the one n8n
+    host, and one tenant's unsigned flood must not block the others' callbacks.
+    """
+    limit, window = settings.ECHELON_HOOK_FAILURES, settings.ECHELON_HOOK_FAILURE_WINDOW_SECONDS
+    now = time.time() if now is None else now
+    index = int(now // window)
+    if count_request(f"hook-failures:{client}:{window}:{index}", window + KEY_SLACK_SECONDS) <= limit:
+        return None
+    wait = max(1, math.ceil((index + 1) * window - now))
+    return HookRejected(429, f"Too many unsigned or badly signed callbacks from this address ({limit} per "
+                             f"{window} s); retry in {wait} s", retry_after=wait)
 
 
 def _storable(payload: dict) -> None:
@@ -132,17 +174,7 @@ class HookOutcome:
     result: RecordResult
 
 
-def hook_receive(*, body: bytes, signature: str | None, timestamp_header: str | None = None,
-                 now: float | None = None) -> HookOutcome:
-    """Check one callback and record it; raises HookRejected (nothing written) on any problem."""
-    if len(body) > MAX_BODY_BYTES:
-        raise HookRejected(413, f"body is larger than {MAX_BODY_BYTES} bytes")
-    match = SIGNATURE_RE.match(signature or "")
-    if match is None:
-        raise HookRejected(401, "X-Echelon-Signature header missing or not 'sha256=<64 hex digits>'",
-                           "X-Echelon-Signature")
-    if timestamp_header is not None and not timestamp_header.isdigit():
-        raise HookRejected(400, "X-Echelon-Timestamp must be Unix seconds", "X-Echelon-Timestamp")
+def _parsed(body: bytes) -> dict:
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError):
@@ -152,9 +184,28 @@ def hook_receive(*, body: bytes, signature: str | None, timestamp_header: str | 
     if not isinstance(payload, dict):
         raise HookRejected(400, "body must be a JSON object")
     _storable(payload)
-    n8n_workflow_id = _id_field(payload, "n8n_workflow_id")
-    workflow = _signed_workflow(body, match.group(1), n8n_workflow_id, timestamp_header)
-    # Only a verified body is trusted from here on.
+    return payload
+
+
+def hook_receive(*, body: bytes, signature: str | None, workflow_header: str | None,
+                 timestamp_header: str | None = None, client: str = "", now: float | None = None) -> HookOutcome:
+    """Check one callback and record it; raises HookRejected (nothing written) on any problem.
+
+    `client` is the caller's address as the rate limits see it (failures are capped per client).
+    """
+    if len(body) > MAX_BODY_BYTES:
+        raise HookRejected(413, f"body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        workflow = _verified_workflow(body, signature, workflow_header, timestamp_header)
+    except HookRejected as rejected:
+        raise hook_failure_counted(client) or rejected from None
+    # Only a verified body is read from here on.
+    if timestamp_header is not None and not timestamp_header.isdigit():
+        raise HookRejected(400, "X-Echelon-Timestamp must be Unix seconds", "X-Echelon-Timestamp")
+    payload = _parsed(body)
+    claimed = payload.get("n8n_workflow_id")
+    if claimed is not None and str(claimed) != workflow.n8n_workflow_id:
+        raise HookRejected(400, f"n8n_workflow_id does not match the {WORKFLOW_HEADER} header", "n8n_workflow_id")
     age = (time.time() if now is None else now) - _timestamp(payload, timestamp_header)
     if abs(age) > MAX_AGE_SECONDS:
         raise HookRejected(401, "timestamp is more than 5 minutes away from now (stale or replayed request)",

@@ -12,6 +12,10 @@ short transaction (no transaction spans an HTTP call):
 
 Running it twice, or two runs at once, is harmless: the upsert is idempotent and counters only
 move when an execution first becomes final.
+
+Only executions of the workflow's own n8n workflow are recorded: an execution whose
+`workflowId` is another one (e.g. an id a signed callback reported, fetched by pass 3) is
+skipped and counted in `foreign`, so no workflow receives another tenant's run data.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ class SyncReport:
     finished: int = 0
     refreshed: int = 0
     missing: int = 0
+    foreign: int = 0
     errors: list[str] = field(default_factory=list)
 
     def add(self, result) -> None:
@@ -73,6 +78,16 @@ def _reaches(ids: list[str], last_seen: int | None) -> bool:
     return last_seen is not None and any(i.isdigit() and int(i) <= last_seen for i in ids)
 
 
+def _record(workflow: Workflow, payload: dict, report: SyncReport) -> None:
+    """Record one execution as n8n returned it, if it is one of the workflow's own."""
+    if str(payload.get("workflowId")) != workflow.n8n_workflow_id:
+        report.foreign += 1
+        log.warning("sync: n8n execution %s belongs to n8n workflow %r, not to %r; skipped",
+                    payload.get("id"), payload.get("workflowId"), workflow.n8n_workflow_id)
+        return
+    report.add(execution_record(workflow=workflow, report=report_from_n8n(payload)))
+
+
 def sync_workflow(*, client: N8nClient, workflow: Workflow, report: SyncReport, page_size: int = 100) -> None:
     n8n_id = workflow.n8n_workflow_id
     last_seen = _last_seen_id(workflow)
@@ -84,8 +99,7 @@ def sync_workflow(*, client: N8nClient, workflow: Workflow, report: SyncReport, 
         for execution_id in ids:
             if known.get(execution_id) in FINAL:
                 continue
-            detail = client.get_execution(execution_id, include_data=True)
-            report.add(execution_record(workflow=workflow, report=report_from_n8n(detail)))
+            _record(workflow, client.get_execution(execution_id, include_data=True), report)
             touched.add(execution_id)
         if _reaches(ids, last_seen):
             break
@@ -96,7 +110,7 @@ def sync_workflow(*, client: N8nClient, workflow: Workflow, report: SyncReport, 
             execution_id = str(item["id"])
             if known.get(execution_id) in FINAL:
                 continue
-            report.add(execution_record(workflow=workflow, report=report_from_n8n(item)))
+            _record(workflow, item, report)
             touched.add(execution_id)
     unfinished = (
         WorkflowExecution.objects.filter(workflow=workflow, status__in=[ExecutionStatus.RUNNING, ExecutionStatus.WAITING])
@@ -110,7 +124,7 @@ def sync_workflow(*, client: N8nClient, workflow: Workflow, report: SyncReport, 
             report.missing += 1  # deleted in n8n (pruned): left as it is
             continue
         report.refreshed += 1
-        report.add(execution_record(workflow=workflow, report=report_from_n8n(detail)))
+        _record(workflow, detail, report)
 
 
 def n8n_sync(*, client: N8nClient, page_size: int = 100,

@@ -51,7 +51,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Synced {report.workflows} workflow(s): {report.listed} listed, {report.created} new, "
             f"{report.updated} updated, {report.finished} finished, {report.refreshed} refreshed, "
-            f"{report.missing} missing in n8n, {len(report.errors)} error(s)."
+            f"{report.missing} missing in n8n, {report.foreign} of other workflows skipped, "
+            f"{len(report.errors)} error(s)."
         )
         for error in report.errors:
             self.stderr.write(error)
