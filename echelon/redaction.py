@@ -101,7 +101,15 @@ def header_is_secret(name, extra: frozenset[str] | None = None) -> bool:
     return bool(_SECRET_HEADER.search(name)) or name.lower() in extra
 
 
+# Keys (lower case) holding request headers: n8n's items and a failed request's context
+# (`headers`), and the HTTP Request node's parameters (`headerParameters.parameters`, which an
+# error's `node` carries into the error workflow's callback).
+HEADER_KEYS = frozenset({"headers", "headerparameters"})
+
+
 def _redact_header_values(headers, extra: frozenset[str]) -> None:
+    if isinstance(headers, dict) and isinstance(headers.get("parameters"), list):
+        headers = headers["parameters"]
     if isinstance(headers, dict):  # n8n's items, Node's request: {"x-webhook-token": "..."}
         for name, value in headers.items():
             if value is not None and header_is_secret(name, extra):
@@ -114,7 +122,7 @@ def _redact_header_values(headers, extra: frozenset[str]) -> None:
 
 def redact_headers(value):
     """`value` (parsed JSON) with the value of every secret header replaced by [REDACTED], in
-    every object under a `headers` key at any depth. Changes `value` in place and returns it.
+    every object under a HEADER_KEYS key at any depth. Changes `value` in place and returns it.
 
     Iterative, so a value nested as deep as the JSON parser allows cannot exhaust the stack.
     """
@@ -124,7 +132,7 @@ def redact_headers(value):
         node = stack.pop()
         if isinstance(node, dict):
             for key, item in node.items():
-                if isinstance(key, str) and key.lower() == "headers":
+                if isinstance(key, str) and key.lower() in HEADER_KEYS:
                     _redact_header_values(item, extra)
                 if isinstance(item, (dict, list)):
                     stack.append(item)

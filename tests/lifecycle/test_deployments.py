@@ -211,3 +211,43 @@ def test_interrupted_deployments_are_failed_by_the_sync_command(n8n_settings):
     assert stuck.error_message.startswith("Interrupted: still deploying after 0:10:00")
     [note] = notes(agent.created_by, "deployment_failed")
     assert note.data["deployment_id"] == str(stuck.pk)
+
+
+# --- issue 12, points 12 and 11: audit fields from the server; storable trigger_config -------
+def test_requested_by_is_the_server_s_whatever_the_client_sends(settings):
+    from tests.api.conftest import client_as
+
+    settings.N8N_BASE_URL = ""
+    agent = AgentFactory()
+    forged = str(AgentFactory().created_by_id)  # someone else's id
+    owner = client_as(agent.created_by)
+    deployed = owner.post(f"/api/v1/agents/{agent.pk}/deploy/",
+                          {"trigger_config": {"requested_by": forged, "note": "x"}}, format="json")
+    assert deployed.status_code == 201, deployed.content
+    assert deployed.json()["trigger_config"] == {"requested_by": str(agent.created_by_id), "note": "x"}
+    created = owner.post("/api/v1/deployments/", {"agent": str(agent.pk), "trigger_type": "manual",
+                                                 "trigger_config": {"requested_by": forged}}, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["trigger_config"] == {"requested_by": str(agent.created_by_id)}
+    # a change keeps the stored audit fields
+    patched = owner.patch(f"/api/v1/deployments/{created.json()['id']}/",
+                          {"trigger_config": {"requested_by": forged, "note": "y"}}, format="json")
+    assert patched.status_code == 200, patched.content
+    assert patched.json()["trigger_config"] == {"requested_by": str(agent.created_by_id), "note": "y"}
+    assert not Deployment.objects.filter(trigger_config__requested_by=forged).exists()
+    # without an actor (e.g. a service call) there is no requested_by at all, never the client's
+    assert agent_deploy(agent=agent, trigger_config={"requested_by": forged}).trigger_config == {}
+
+
+@pytest.mark.parametrize("config,path", [({"a": "\x00"}, "trigger_config.a"),
+                                         ({"deep": {"\x00": 1}}, "trigger_config.deep.'\\x00'")])
+def test_deploy_with_an_unstorable_trigger_config_is_400_and_writes_nothing(config, path):
+    from tests.api.conftest import client_as
+
+    agent = AgentFactory()
+    response = client_as(agent.created_by).post(f"/api/v1/agents/{agent.pk}/deploy/", {"trigger_config": config},
+                                                format="json")
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert list(error["fields"]) == ["trigger_config"] and error["message"].startswith(path)
+    assert not Deployment.objects.filter(agent=agent).exists()

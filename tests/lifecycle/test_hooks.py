@@ -233,3 +233,42 @@ def test_hook_query_count_is_fixed(client, workflow, django_assert_num_queries):
     # a replay: find the workflow, savepoint, insert-or-nothing, lock the row, release
     with django_assert_num_queries(5):
         assert post(client, payload(n8n_execution_id="1")).status_code == 200
+
+
+# --- issue 12, point 4: the signature is checked on the raw bytes first; failures are capped ---
+def test_an_unsigned_body_is_refused_before_it_is_parsed(client, workflow):
+    """Bodies that fail to parse (or nest 500,000 levels) are 401 unsigned: never read as JSON."""
+    for raw in (b"{not json", b"[" * 500_000 + b"]" * 500_000, json.dumps(payload()).encode()):
+        response = client.post(URL, raw, content_type="application/json", headers={"X-Echelon-Workflow": N8N_ID})
+        assert response.status_code == 401, response.content[:200]
+        badly_signed = post(client, raw, secret="wrong")
+        assert badly_signed.status_code == 401, badly_signed.content[:200]
+    assert nothing_written()
+
+
+def test_unsigned_failures_are_capped_per_client(client, workflow, settings):
+    settings.ECHELON_HOOK_FAILURES = 5
+    junk = b"[" * 200_000 + b"]" * 200_000  # what a signed body would need seconds to walk
+    attacker = {"REMOTE_ADDR": "203.0.113.7"}
+    answers = [post(client, junk, signature="sha256=" + "0" * 64, **attacker).status_code for _ in range(5)]
+    answers += [client.post(URL, junk, content_type="application/json", **attacker).status_code for _ in range(3)]
+    assert answers == [401] * 5 + [429] * 3
+    capped = post(client, junk, secret="wrong", **attacker)
+    assert capped.status_code == 429 and int(capped["Retry-After"]) >= 1
+    assert capped.json()["error"]["code"] == "throttled"
+    assert "Too many unsigned or badly signed callbacks" in capped.json()["error"]["message"]
+    # another client's signed callback is recorded
+    assert post(client, payload(), REMOTE_ADDR="198.51.100.2").status_code == 201
+    # and so is a signed callback from the capped address: in a shared n8n every tenant's
+    # callbacks come from one host, so an unsigned flood must not block the signed ones
+    assert post(client, payload(n8n_execution_id="14"), **attacker).status_code == 201
+    assert WorkflowExecution.objects.count() == 2
+
+
+def test_the_cap_counts_unknown_workflows_and_missing_headers_too(client, workflow, settings):
+    settings.ECHELON_HOOK_FAILURES = 2
+    raw = json.dumps(payload()).encode()
+    assert post(client, raw, n8n_id="nope").status_code == 404
+    assert client.post(URL, raw, content_type="application/json",
+                       headers={"X-Echelon-Signature": sign(raw, SECRET)}).status_code == 400
+    assert post(client, raw, n8n_id="nope").status_code == 429

@@ -102,6 +102,8 @@ class WorkflowSerializer(CreateOnlyAgentMixin, ModelSerializer):
         read_only_fields = [
             "id", "last_execution", "execution_count", "success_count", "error_count", "created_at", "updated_at",
         ]
+        # DRF's own validator for the unique index would answer 400; `save` answers 409.
+        extra_kwargs = {"n8n_workflow_id": {"validators": []}}
 
     def save(self, **kwargs):
         """A link to an n8n workflow another Echelon workflow holds is a 409 naming it, checked

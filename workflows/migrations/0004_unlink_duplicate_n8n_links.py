@@ -1,7 +1,7 @@
-"""An n8n workflow id links to at most one Echelon workflow; every new workflow gets its own secret.
+"""Before the unique index of 0005 (an n8n workflow id links to at most one Echelon workflow).
 
 Existing duplicates (issue 12, point 2: a tenant could link another tenant's n8n workflow) are
-resolved before the partial unique index is built, by `unlink_duplicates`:
+resolved here, in a transaction of their own, by `unlink_duplicates`:
 
 - all rows sharing the id belong to one agent: the oldest keeps the link (callbacks were routed
   to it), the others are unlinked;
@@ -11,17 +11,13 @@ resolved before the partial unique index is built, by `unlink_duplicates`:
 An unlinked row keeps its executions; its `n8n_workflow_id` becomes NULL, the owner of its agent
 gets a high-priority `system` notification naming the workflow and the n8n id, and a warning is
 logged. The owner links it again with PATCH; from then on the unique index decides.
-
-Rows that exist already keep an empty `webhook_secret` (they are checked with the legacy
-`N8N_WEBHOOK_SECRET` until their owner rotates one); only new rows get a generated secret.
 """
 
 import logging
 
-from django.db import migrations, models
+from django.db import migrations
 from django.db.models import Count
 
-import workflows.models
 
 log = logging.getLogger("workflows.migrations")
 
@@ -64,25 +60,4 @@ class Migration(migrations.Migration):
         ("workflows", "0003_workflow_webhook_secret"),
     ]
 
-    operations = [
-        migrations.RunPython(unlink_duplicates, migrations.RunPython.noop),
-        # The partial unique index below serves the lookups by n8n id (sync, callback) instead.
-        migrations.RemoveIndex(
-            model_name="workflow",
-            name="idx_workflows_n8n_workflow_id",
-        ),
-        migrations.AlterField(
-            model_name="workflow",
-            name="webhook_secret",
-            field=models.CharField(blank=True, default=workflows.models.new_webhook_secret, max_length=255,
-                                   null=True),
-        ),
-        migrations.AddConstraint(
-            model_name="workflow",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("n8n_workflow_id__gt", "")), fields=("n8n_workflow_id",),
-                name="workflows_n8n_workflow_id_unique", violation_error_code="unique",
-                violation_error_message="This n8n workflow is already linked to another Echelon workflow.",
-            ),
-        ),
-    ]
+    operations = [migrations.RunPython(unlink_duplicates, migrations.RunPython.noop)]
