@@ -11,6 +11,7 @@ from django.contrib import admin
 from echelon.admin import EstimatedCountPaginator, PolicyModelAdmin, ReadOnlyInline, json_display, limited_formset
 from notifications.models import AgentThought
 from workflows.models import Deployment, Workflow, WorkflowExecution
+from workflows.services.deployments import audited_trigger_config
 
 
 @admin.register(Deployment)
@@ -26,6 +27,14 @@ class DeploymentAdmin(PolicyModelAdmin):
     fields = ("id", "agent", "version", "status", "trigger_type", "trigger_config", "deployment_url",
               "error_message", "deployed_at", "stopped_at", "created_at")
     date_hierarchy = "created_at"
+
+    def save_model(self, request, obj, form, change):
+        """trigger_config's audit fields are the server's here too: a new row's `requested_by`
+        is the staff user, a change keeps the stored one."""
+        previous = Deployment.objects.filter(pk=obj.pk).values_list("trigger_config", flat=True).first()
+        obj.trigger_config = audited_trigger_config(
+            obj.trigger_config, actor=request.user, previous=(previous or {}) if change else None)
+        super().save_model(request, obj, form, change)
 
 
 class RecentExecutionInline(ReadOnlyInline):

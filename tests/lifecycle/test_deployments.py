@@ -251,3 +251,24 @@ def test_deploy_with_an_unstorable_trigger_config_is_400_and_writes_nothing(conf
     error = response.json()["error"]
     assert list(error["fields"]) == ["trigger_config"] and error["message"].startswith(path)
     assert not Deployment.objects.filter(agent=agent).exists()
+
+
+def test_the_admin_keeps_requested_by_the_servers(superuser):
+    from django.test import Client
+    from django.urls import reverse
+
+    agent = AgentFactory()
+    client = Client()
+    client.force_login(superuser)
+    form = {"agent": str(agent.pk), "version": "1", "trigger_type": "manual", "deployment_url": "",
+            "error_message": "", "deployed_at_0": "", "deployed_at_1": "", "stopped_at_0": "", "stopped_at_1": "",
+            "trigger_config": '{"requested_by": "forged", "note": 1}'}
+    added = client.post(reverse("admin:workflows_deployment_add"), form)
+    assert added.status_code == 302, added.context and added.context["adminform"].form.errors
+    deployment = Deployment.objects.get(agent=agent)
+    assert deployment.trigger_config == {"requested_by": str(superuser.pk), "note": 1}
+    changed = client.post(reverse("admin:workflows_deployment_change", args=[deployment.pk]),
+                          {**form, "trigger_config": '{"requested_by": "forged", "note": 2}'})
+    assert changed.status_code == 302
+    deployment.refresh_from_db()
+    assert deployment.trigger_config == {"requested_by": str(superuser.pk), "note": 2}
