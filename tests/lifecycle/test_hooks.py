@@ -272,3 +272,9 @@ def test_the_cap_counts_unknown_workflows_and_missing_headers_too(client, workfl
     assert client.post(URL, raw, content_type="application/json",
                        headers={"X-Echelon-Signature": sign(raw, SECRET)}).status_code == 400
     assert post(client, raw, n8n_id="nope").status_code == 429
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "x" * 256])
+def test_a_workflow_header_no_row_can_hold_is_404_not_a_crash(client, workflow, name):
+    response = post(client, payload(), n8n_id=name)
+    assert response.status_code == 404 and list(response.json()["error"]["fields"]) == ["X-Echelon-Workflow"]

@@ -2,15 +2,15 @@
 
 Order of the checks (issue 12, point 4: parsing first let unsigned 1 MB bodies burn the CPU):
 1. size: over 1 MiB → 413;
-2. identify the workflow from the header `X-Echelon-Workflow: <n8n workflow id>` (outside the
-   signed body, so the right secret is known before reading it; one indexed lookup);
-3. signature on the raw bytes: `X-Echelon-Signature: sha256=<hex>`, the HMAC-SHA256 of the
-   body (or of `"<X-Echelon-Timestamp>." + body`) with that workflow's `webhook_secret`
-   (a row older than per-workflow secrets: the legacy `settings.N8N_WEBHOOK_SECRET`), compared
-   in constant time;
-4. a failure of 2 or 3 counts against the client address (the anonymous rate limit's, see
+2. `X-Echelon-Signature: sha256=<64 hex>` present (no work at all without it) → else 401;
+3. identify the workflow from the header `X-Echelon-Workflow: <n8n workflow id>` (outside the
+   signed body, so the right secret is known before reading it; one indexed lookup) → 400/404;
+4. signature on the raw bytes: the HMAC-SHA256 of the body (or of
+   `"<X-Echelon-Timestamp>." + body`) with that workflow's `webhook_secret` (a row older than
+   per-workflow secrets: the legacy `settings.N8N_WEBHOOK_SECRET`), constant-time → 401;
+5. a failure of 2-4 counts against the client address (the anonymous rate limit's, see
    `hook_failure_counted`); past `ECHELON_HOOK_FAILURES` per window the answer is 429;
-5. only a verified body is parsed as JSON and validated; freshness: the body's `ts` (Unix
+6. only a verified body is parsed as JSON, then validated; freshness: the body's `ts` (Unix
    seconds) or the signed `X-Echelon-Timestamp`, at most five minutes away from now.
 Replays of one execution are idempotent (the upsert). Nothing is written unless every check passes.
 """
@@ -69,7 +69,9 @@ def _identified_workflow(header: str | None) -> Workflow:
     if not header:
         raise HookRejected(400, f"{WORKFLOW_HEADER} header (the n8n workflow id, {{{{ $workflow.id }}}}) is required",
                            WORKFLOW_HEADER)
-    workflow = Workflow.objects.filter(n8n_workflow_id=header).first() if len(header) <= 255 else None
+    # No lookup for what no row can hold (PostgreSQL refuses a NUL in a query: a 500).
+    storable = len(header) <= 255 and "\x00" not in header
+    workflow = Workflow.objects.filter(n8n_workflow_id=header).first() if storable else None
     if workflow is None:
         raise HookRejected(404, f"No workflow is linked to n8n workflow {header[:255]!r}", WORKFLOW_HEADER)
     return workflow
