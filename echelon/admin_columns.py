@@ -8,6 +8,8 @@ list of its own that could disagree with REST or realtime:
   search use the columns every row of the list shows to the user (the operator's for superusers);
 - a column the user may not write (`writable`, plus `operator_writable` for superusers) is
   read-only, so owner and audit fields are the server's (`owner_field` is set from the user);
+- query-string filters (`?column=value`) are allowed on those columns only: Django allows any
+  on the model's own fields, which makes every hidden column an oracle (`?password__startswith`);
 - a foreign key is labelled with the related row's name only when the user may read that row
   (its own policy), else with its id: a public template names its author's email to no one
   who could not read the author's profile. The raw-id widget looks its label up the same way
@@ -227,6 +229,20 @@ class PolicyColumnsMixin:
                 continue  # its choices would name related rows the user may not read
             kept.append(entry)
         return kept
+
+    def lookup_allowed(self, lookup, value, request=None):
+        """A filter in the query string (`?subscription_tier=pro`, `?password__startswith=`): Django
+        allows any on the model's own fields, which made every hidden column an oracle. Only the
+        columns the list shows, and relations only as `get_list_filter` keeps them."""
+        parts = lookup.split("__")
+        field = self._model_field(parts[0])
+        if field is not None and request is not None:
+            if getattr(field, "column", None) not in self.list_columns(request):
+                return False
+            if field.is_relation and len(parts) > 1 and not request.user.is_superuser \
+                    and parts[0] not in policy_for(self.model).readable_relations:
+                return False
+        return super().lookup_allowed(lookup, value, request)
 
     def get_search_fields(self, request):
         """Own columns the list shows; through a relation only into rows every reader of this
