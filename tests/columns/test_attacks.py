@@ -44,14 +44,23 @@ def logged_in(user) -> Client:
     return client
 
 
-# --- point 6 ------------------------------------------------------------------------------------
-@pytest.mark.django_db
-def test_staff_team_admin_cannot_take_ownership_of_a_teammates_agent():
-    admin_user = factories.UserFactory(is_staff=True)
-    mate = factories.UserFactory()
+def staff_admin_with_a_teammate():
+    """A staff user who is admin of a team, and a viewer of that team (no staff)."""
+    admin_user, mate = factories.UserFactory(is_staff=True), factories.UserFactory()
     team = factories.TeamFactory(created_by=admin_user)
     factories.UserRoleFactory(user=admin_user, team=team, role=Role.ADMIN)
     factories.UserRoleFactory(user=mate, team=team, role=Role.VIEWER)
+    return admin_user, mate, team
+
+
+AGENT_FORM_INLINES = {"deployments-TOTAL_FORMS": "0", "deployments-INITIAL_FORMS": "0",
+                      "workflows-TOTAL_FORMS": "0", "workflows-INITIAL_FORMS": "0"}
+
+
+# --- point 6 ------------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_staff_team_admin_cannot_take_ownership_of_a_teammates_agent():
+    admin_user, mate, team = staff_admin_with_a_teammate()
     agent = factories.AgentFactory(created_by=mate, team=team, name="mate's agent")
     client = logged_in(admin_user)
     form = client.get(admin_url(Agent, "change", agent.pk))
@@ -59,9 +68,7 @@ def test_staff_team_admin_cannot_take_ownership_of_a_teammates_agent():
     assert "created_by" not in form.context["adminform"].form.fields  # shown, not an input
     response = client.post(admin_url(Agent, "change", agent.pk), {
         "name": "taken", "type": agent.type, "status": agent.status, "created_by": str(admin_user.pk),
-        "team": str(team.pk), "config": "{}", "deployment_config": "{}",
-        "deployments-TOTAL_FORMS": "0", "deployments-INITIAL_FORMS": "0",
-        "workflows-TOTAL_FORMS": "0", "workflows-INITIAL_FORMS": "0",
+        "team": str(team.pk), "config": "{}", "deployment_config": "{}", **AGENT_FORM_INLINES,
     })
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
     agent.refresh_from_db()
@@ -70,16 +77,11 @@ def test_staff_team_admin_cannot_take_ownership_of_a_teammates_agent():
 
 @pytest.mark.django_db
 def test_admin_sets_owner_and_audit_fields_from_the_user():
-    staff = factories.UserFactory(is_staff=True)
-    other = factories.UserFactory()
-    team = factories.TeamFactory(created_by=staff)
-    factories.UserRoleFactory(user=staff, team=team, role=Role.ADMIN)
-    factories.UserRoleFactory(user=other, team=team, role=Role.VIEWER)
+    staff, other, team = staff_admin_with_a_teammate()
     client = logged_in(staff)
     response = client.post(admin_url(Agent, "add"), {
         "name": "mine", "type": "market", "status": "inactive", "created_by": str(other.pk), "config": "{}",
-        "deployment_config": "{}", "deployments-TOTAL_FORMS": "0", "deployments-INITIAL_FORMS": "0",
-        "workflows-TOTAL_FORMS": "0", "workflows-INITIAL_FORMS": "0",
+        "deployment_config": "{}", **AGENT_FORM_INLINES,
     })
     assert response.status_code == 302
     assert Agent.objects.get(name="mine").created_by_id == staff.pk
