@@ -149,7 +149,7 @@ def _unseen_update(visible: frozenset, record: dict | None, old_record: dict | N
     False, when the old record is partial (a bulk UPDATE's carries the primary key only)."""
     if not record or not old_record or any(c not in old_record for c in visible):
         return False
-    changed = {c for c, v in record.items() if old_record.get(c, v) != v or c not in old_record}
+    changed = {c for c, v in record.items() if c not in old_record or old_record[c] != v}
     return bool(changed) and not (changed & visible)
 
 
