@@ -139,21 +139,30 @@ class ModelSerializer(serializers.ModelSerializer):
                 extra.setdefault(name, {})["read_only"] = True
         return extra
 
-    def _reader(self):
-        request = self.context.get("request")
-        user = getattr(request, "user", None)
-        if user is None:
-            # Columns depend on who reads; without a reader nothing could be decided safely.
-            raise ImproperlyConfigured(f"{type(self).__name__} serializes rows for a reader: pass context={{'request': ...}}")
-        return user
+    def _readable_for(self, instance) -> list:
+        """The readable fields this reader gets of `instance`, computed once per reader kind per
+        serializer (a list serializes every row with one child: per row, one policy call)."""
+        cache = self.__dict__.get("_readable_by_kind")
+        if cache is None:
+            request = self.context.get("request")
+            user = getattr(request, "user", None)
+            if user is None:
+                # Columns depend on who reads; without a reader nothing could be decided safely.
+                raise ImproperlyConfigured(
+                    f"{type(self).__name__} serializes rows for a reader: pass context={{'request': ...}}")
+            cache = self._readable_by_kind = {}
+            self._reader_user, self._policy = user, policy_for(self.Meta.model)
+        kind = self._policy.reader_kind(self._reader_user, instance)
+        fields = cache.get(kind)
+        if fields is None:
+            shown = self.fields_for_kind(kind)
+            fields = cache[kind] = [field for field in self._readable_fields if field.field_name in shown]
+        return fields
 
     def to_representation(self, instance):
         """DRF's loop over the readable fields, limited to the columns this reader sees of this row."""
-        shown = self.fields_for_kind(policy_for(self.Meta.model).reader_kind(self._reader(), instance))
         ret = {}
-        for field in self._readable_fields:
-            if field.field_name not in shown:
-                continue
+        for field in self._readable_for(instance):
             attribute = field.get_attribute(instance)
             check_for_none = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
             ret[field.field_name] = None if check_for_none is None else field.to_representation(attribute)
