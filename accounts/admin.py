@@ -1,13 +1,22 @@
-"""Admin for users (email login), teams and team roles."""
+"""Admin for users (email login), teams and team roles.
+
+Which user columns a form or the list shows follows `UserPolicy.columns`: a staff user sees a
+teammate's public profile only, superusers (the operator console) the tier and flags too; the
+password hash is shown to no one (its form is linked instead).
+"""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminUserCreationForm
+from django.urls import reverse
+from django.utils.html import format_html
 
 from accounts.models import Team, User, UserRole
 from echelon.admin import PolicyInlineMixin, PolicyModelAdmin
+from echelon.admin_columns import shows_columns
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -21,8 +30,8 @@ class UserCreationForm(AdminUserCreationForm):
         return self.cleaned_data["email"].strip().lower()
 
 
-class UserAdminChangeForm(UserChangeForm):
-    """Change form with Django's read-only password-hash widget (link to the password form)."""
+class UserAdminChangeForm(forms.ModelForm):
+    """The change form: no password field (Django's shows parts of the hash); see `password_form`."""
 
     class Meta:
         model = User
@@ -36,6 +45,7 @@ class UserRoleInline(PolicyInlineMixin, admin.TabularInline):
     fields = ("user", "role", "granted_by", "granted_at")
     readonly_fields = ("granted_at",)
     autocomplete_fields = ("user", "granted_by")
+    owner_field = "granted_by"
 
 
 @admin.register(User)
@@ -47,12 +57,12 @@ class UserAdmin(PolicyModelAdmin, DjangoUserAdmin):
     list_filter = ("subscription_tier", "is_staff", "is_superuser", "is_active", "created_at")
     search_fields = ("email", "full_name")
     ordering = ("email",)
-    readonly_fields = ("id", "created_at", "updated_at", "last_login")
-    filter_horizontal = ("groups", "user_permissions")
+    readonly_fields = ("id", "created_at", "updated_at", "last_login", "password_form")
+    # No groups or model permissions: for staff the policy is the rule, superusers bypass it.
     fieldsets = (
-        (None, {"fields": ("id", "email", "password")}),
+        (None, {"fields": ("id", "email", "password_form")}),
         ("Profile", {"fields": ("full_name", "avatar_url", "subscription_tier")}),
-        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser")}),
         ("Dates", {"fields": ("last_login", "created_at", "updated_at")}),
     )
     add_fieldsets = (
@@ -62,12 +72,14 @@ class UserAdmin(PolicyModelAdmin, DjangoUserAdmin):
     # Only superusers create accounts; staff edit the profile the policy lets them edit.
     staff_can_add = False
 
-    def get_readonly_fields(self, request, obj=None):
-        fields = tuple(super().get_readonly_fields(request, obj))
-        if not request.user.is_superuser:
-            # Nobody grants themselves privileges through their own profile.
-            fields += ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")
-        return fields
+    @admin.display(description="password")
+    @shows_columns("is_staff")  # shown to the user itself and operators, never to a teammate
+    def password_form(self, obj):
+        if obj is None or obj.pk is None:
+            return None
+        link = reverse(f"{self.admin_site.name}:auth_user_password_change", args=[obj.pk])  # Django names it so
+        state = "set" if obj.has_usable_password() else "not set (cannot log in)"
+        return format_html('{} · <a href="{}">set a new password</a>', state, link)
 
 
 @admin.register(Team)
@@ -82,14 +94,10 @@ class TeamAdmin(PolicyModelAdmin):
     readonly_fields = ("id", "created_at", "updated_at")
     fields = ("id", "name", "slug", "plan", "created_by", "created_at", "updated_at")
     inlines = (UserRoleInline,)
+    owner_field = "created_by"
 
     # Teams are created by superusers (or the API); a new team has no admin the policy could see.
     staff_can_add = False
-
-    def save_model(self, request, obj, form, change):
-        if not change and obj.created_by_id is None:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(UserRole)
@@ -102,3 +110,4 @@ class UserRoleAdmin(PolicyModelAdmin):
     autocomplete_fields = ("user", "team", "granted_by")
     readonly_fields = ("id", "granted_at")
     date_hierarchy = "granted_at"
+    owner_field = "granted_by"

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.validators import URLValidator
 from django.db import models
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 
 from echelon.db.models import TouchingQuerySet, UpdatedAtModel, choice_check, created_at, uuid_pk
+
+
+# A profile picture's address, pushed to every teammate with each change of the row: bounded
+# (the seed's TEXT had no limit; 2 MB were accepted), in the form and in the database.
+AVATAR_URL_MAX_LENGTH = 2048
 
 
 class SubscriptionTier(models.TextChoices):
@@ -63,7 +71,11 @@ class User(UpdatedAtModel, AbstractBaseUser, PermissionsMixin):
     id = uuid_pk()
     email = models.EmailField(max_length=255, unique=True)
     full_name = models.CharField(max_length=255, null=True, blank=True)
-    avatar_url = models.TextField(null=True, blank=True)
+    avatar_url = models.TextField(
+        null=True, blank=True, max_length=AVATAR_URL_MAX_LENGTH,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text=f"An http(s) URL of at most {AVATAR_URL_MAX_LENGTH} characters.",
+    )
     subscription_tier = models.CharField(
         max_length=50, choices=SubscriptionTier, default=SubscriptionTier.FREE,
         db_default=SubscriptionTier.FREE, null=True,
@@ -84,7 +96,12 @@ class User(UpdatedAtModel, AbstractBaseUser, PermissionsMixin):
     class Meta:
         db_table = "users"
         ordering = ["email"]
-        constraints = [choice_check("users", "subscription_tier", SubscriptionTier)]
+        constraints = [
+            choice_check("users", "subscription_tier", SubscriptionTier),
+            # TEXT stays TEXT (the seed's type); the bound holds for every writer, raw SQL too.
+            models.CheckConstraint(condition=LessThanOrEqual(Length("avatar_url"), AVATAR_URL_MAX_LENGTH),
+                                   name="users_avatar_url_max_length"),
+        ]
 
     def __str__(self) -> str:
         return self.email

@@ -5,14 +5,29 @@ from __future__ import annotations
 from django.db.models import Q
 
 from accounts.models import Team, User, UserRole
+from echelon.columns import ALL, MEMBER, OPERATOR, SELF, Columns
 from echelon.policy import Audience, RowPolicy, _ids, member_team_ids, register
+
+PUBLIC_PROFILE = frozenset({"id", "email", "full_name", "avatar_url"})
 
 
 @register
 class UserPolicy(RowPolicy):
-    """Self; members of a shared team see the public profile (the serializer limits fields)."""
+    """Self; members of a shared team see the public profile."""
 
     model = User
+    columns = Columns(
+        # Django auth's hash never leaves the server; last_login and is_active are the
+        # operator's bookkeeping. A user sees its own tier and flags, a teammate the profile.
+        never={"password"},
+        shown={
+            SELF: PUBLIC_PROFILE | {"subscription_tier", "is_staff", "is_superuser", "created_at", "updated_at"},
+            MEMBER: PUBLIC_PROFILE,
+            OPERATOR: ALL,
+        },
+        writable={"email", "full_name", "avatar_url"},
+        operator_writable={"subscription_tier", "is_active", "is_staff", "is_superuser"},
+    )
 
     def readers(self, user) -> Q:
         shared = UserRole.objects.filter(team_id__in=member_team_ids(user)).values("user_id")
@@ -25,12 +40,23 @@ class UserPolicy(RowPolicy):
         teams = UserRole.objects.filter(user_id=row.pk, team_id__isnull=False).values_list("team_id", flat=True)
         return Audience(user_ids=_ids(row.pk), team_ids=frozenset(teams))
 
+    def reader_kind(self, user, row) -> str:
+        if user is not None and user.is_superuser:
+            return OPERATOR
+        row_id = row.get("id") if isinstance(row, dict) else getattr(row, "pk", None)
+        return SELF if row_id is not None and user is not None and str(row_id) == str(user.pk) else MEMBER
+
+    def audiences_by_kind(self, audience: Audience, record: dict) -> list[tuple[str, Audience]]:
+        # The user first: it is also a member of its own teams, and gets its own variant.
+        return [(SELF, Audience(user_ids=audience.user_ids)), (MEMBER, Audience(team_ids=audience.team_ids))]
+
 
 @register
 class TeamPolicy(RowPolicy):
     """Members read; team admins change and delete."""
 
     model = Team
+    columns = Columns(writable={"name", "slug", "plan"}, operator_writable={"created_by"})
 
     def readers(self, user) -> Q:
         return Q(pk__in=member_team_ids(user))
@@ -47,6 +73,9 @@ class UserRolePolicy(RowPolicy):
     """Members of a team read its roles; the team's admins grant and revoke them; members leave."""
 
     model = UserRole
+    # granted_by is the audit field: the server sets it to whoever grants the role.
+    columns = Columns(writable={"user_id", "team_id", "role"})
+    readable_relations = ("team", "user")  # readers are the team's members
 
     def readers(self, user) -> Q:
         return Q(team_id__in=member_team_ids(user))

@@ -15,6 +15,8 @@ from workflows.models import Deployment, Workflow
 
 
 class DeploymentInline(PolicyInlineMixin, admin.TabularInline):
+    """The latest deployments; a new one is added on its own form (the service numbers it)."""
+
     model = Deployment
     formset = limited_formset(20)
     extra = 0
@@ -23,6 +25,9 @@ class DeploymentInline(PolicyInlineMixin, admin.TabularInline):
     ordering = ("-version",)
     show_change_link = True
     verbose_name_plural = "Deployments (latest 20)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 class WorkflowInline(PolicyInlineMixin, admin.TabularInline):
@@ -45,6 +50,7 @@ class AgentAdmin(PolicyModelAdmin):
     search_uuid_fields = ("created_by_id", "team_id")
     autocomplete_fields = ("created_by", "team")
     readonly_fields = ("id", "last_activity", "created_at", "updated_at")
+    owner_field = "created_by"
     fieldsets = (
         (None, {"fields": ("id", "name", "description", "type", "status", "created_by", "team")}),
         ("Configuration", {"fields": ("config", "deployment_config")}),
@@ -56,8 +62,6 @@ class AgentAdmin(PolicyModelAdmin):
     def save_model(self, request, obj, form, change):
         """Save the other fields, then move the status through the service (one notification)."""
         if not change:
-            if obj.created_by_id is None:
-                obj.created_by = request.user
             super().save_model(request, obj, form, change)
             return
         new_status = obj.status
@@ -96,8 +100,4 @@ class AgentTemplateAdmin(PolicyModelAdmin):
     autocomplete_fields = ("created_by",)
     readonly_fields = ("id", "created_at")
     fields = ("id", "name", "description", "type", "is_public", "default_config", "created_by", "created_at")
-
-    def save_model(self, request, obj, form, change):
-        if not change and obj.created_by_id is None:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+    owner_field = "created_by"

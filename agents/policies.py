@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from agents.models import Agent, AgentTemplate
+from echelon.columns import Columns
 from echelon.policy import MANAGER_ROLES, Audience, RowPolicy, _ids, in_member_teams, register
 
 
@@ -21,6 +22,11 @@ def agent_writers(user, prefix: str = "") -> Q:
 @register
 class AgentPolicy(RowPolicy):
     model = Agent
+    # created_by is the owner: set from the creating user, changed only by an operator.
+    columns = Columns(
+        writable={"name", "description", "type", "status", "config", "deployment_config", "team_id"},
+        operator_writable={"created_by"},
+    )
 
     def readers(self, user) -> Q:
         return agent_readers(user)
@@ -40,6 +46,10 @@ class AgentTemplatePolicy(RowPolicy):
     """Public templates for every signed-in user; private ones for their creator."""
 
     model = AgentTemplate
+    columns = Columns(
+        writable={"name", "description", "type", "default_config", "is_public"},
+        operator_writable={"created_by"},
+    )
 
     def readers(self, user) -> Q:
         return Q(is_public=True) | Q(created_by=user.pk)

@@ -8,7 +8,9 @@ policy as the REST API and the websockets (`echelon.policy`):
 - changing and deleting a row needs `editable_by` / `deletable_by`; a row saved out of the
   user's reach is rolled back with 403 (the change form runs in a transaction);
 - staff users who are not superusers need no Django model permissions: the policy is the
-  rule. Superusers see everything (the policy's single bypass).
+  rule. Superusers see every row (the policy's single bypass);
+- which columns a form, a list, a filter or a search shows, and which are read-only, come from
+  the policy's column declaration (echelon.admin_columns).
 
 Big time-series tables use `EstimatedCountPaginator` and `show_full_result_count = False`, so a
 list of 100k rows never runs `COUNT(*)` over the whole table.
@@ -29,6 +31,7 @@ from django.http import Http404
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
+from echelon.admin_columns import PolicyColumnsMixin, restrict_raw_id_widget, shows_columns
 from echelon.policy import policy_for
 
 # Below this many rows (by the planner's estimate) an exact count is cheap enough.
@@ -79,6 +82,7 @@ def pretty_json(value) -> str:
 def json_display(field_name: str, description: str | None = None):
     """A read-only admin display method showing `field_name` as indented JSON."""
 
+    @shows_columns(field_name)
     def display(self, obj):
         return pretty_json(getattr(obj, field_name))
 
@@ -92,7 +96,7 @@ def _is_staff(request) -> bool:
     return bool(user.is_active and user.is_staff)
 
 
-class PolicyModelAdmin(admin.ModelAdmin):
+class PolicyModelAdmin(PolicyColumnsMixin, admin.ModelAdmin):
     """ModelAdmin whose rows, permissions and FK choices follow the model's row policy."""
 
     show_full_result_count = False
@@ -114,7 +118,7 @@ class PolicyModelAdmin(admin.ModelAdmin):
 
     # --- rows ------------------------------------------------------------------------------
     def get_queryset(self, request):
-        return self.policy.visible_to(request.user, super().get_queryset(request))
+        return self.with_related_visibility(request, self.policy.visible_to(request.user, super().get_queryset(request)))
 
     def get_object(self, request, object_id, from_field=None):
         """A row the user may not see (or that does not exist) answers 404, not a redirect."""
@@ -144,7 +148,7 @@ class PolicyModelAdmin(admin.ModelAdmin):
                 related_policy = None
             if related_policy is not None:
                 kwargs["queryset"] = related_policy.visible_to(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return restrict_raw_id_widget(super().formfield_for_foreignkey(db_field, request, **kwargs))
 
     # --- permissions: the policy is the rule for staff -------------------------------------
     def has_module_permission(self, request):
@@ -175,8 +179,20 @@ class PolicyModelAdmin(admin.ModelAdmin):
         return obj is None or self.policy.can_delete(request.user, obj)
 
     def save_model(self, request, obj, form, change):
+        if not change:
+            self.set_owner(request, obj)
         super().save_model(request, obj, form, change)
         self.ensure_editable(request, obj)
+
+    def save_formset(self, request, form, formset, change):
+        """New inline rows get their owner field from the user too (e.g. a role's granted_by)."""
+        owner = getattr(formset, "owner_field", None)
+        if owner:
+            for inline_form in formset.forms:
+                instance = inline_form.instance
+                if instance._state.adding and getattr(instance, f"{owner}_id", None) is None:
+                    setattr(instance, owner, request.user)
+        super().save_formset(request, form, formset, change)
 
     def ensure_editable(self, request, obj) -> None:
         """A row saved out of the user's reach is refused; the form's transaction rolls back."""
@@ -204,9 +220,18 @@ class PolicyModelAdmin(admin.ModelAdmin):
         super().delete_queryset(request, self.policy.deletable_by(request.user, queryset))
 
 
-class PolicyInlineMixin:
+class PolicyInlineMixin(PolicyColumnsMixin):
     """Inline rows follow the related model's policy too; staff may edit them when they may
-    edit the parent row (both rules say the same: a deployment is editable with its agent)."""
+    edit the parent row (both rules say the same: a deployment is editable with its agent).
+    Their columns are those every row of the inline shows the user (a list's)."""
+
+    def _form_columns(self, request, obj):
+        return self.list_columns(request)  # `obj` is the parent row here
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.owner_field = self.owner_field
+        return formset
 
     def _parent_editable(self, request, obj) -> bool:
         if not _is_staff(request):
@@ -226,7 +251,8 @@ class PolicyInlineMixin:
         return self._parent_editable(request, obj)
 
     def get_queryset(self, request):
-        return policy_for(self.model).visible_to(request.user, super().get_queryset(request))
+        queryset = policy_for(self.model).visible_to(request.user, super().get_queryset(request))
+        return self.with_related_visibility(request, queryset)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if "queryset" not in kwargs:
@@ -234,7 +260,7 @@ class PolicyInlineMixin:
                 kwargs["queryset"] = policy_for(db_field.remote_field.model).visible_to(request.user)
             except LookupError:
                 pass
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return restrict_raw_id_widget(super().formfield_for_foreignkey(db_field, request, **kwargs))
 
 
 class LimitedInlineFormSet(forms.BaseInlineFormSet):

@@ -7,9 +7,14 @@ websocket fan-out and the admin all ask the same object:
 - `editable_by(user)` : the rows `user` may change;
 - `deletable_by(user)`: the rows `user` may delete (defaults to editable);
 - `audience(row)`     : who may read `row`, as user ids and team ids, so a change can be
-  matched against many subscribers in memory after a bounded number of queries.
+  matched against many subscribers in memory after a bounded number of queries;
+- `columns`           : which columns each kind of reader sees and which ones users write
+  (`echelon.columns.Columns`, plain data); `reader_kind(user, row)` says which kind a user is
+  for a row, `visible_columns(user, row)` the columns it may see, and `audiences_by_kind` splits
+  a row's audience by kind, so a change is serialized once per kind, never per subscriber.
 
-Superusers see and change everything; that bypass lives here and nowhere else.
+Superusers see and change every row (they are the `operator` reader kind, who still never sees
+a `never` column); that bypass lives here and nowhere else.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ from typing import ClassVar
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import models
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import F, Func, Q, QuerySet
+
+from echelon.columns import OPERATOR, READER, Columns
 
 _REGISTRY: dict[type[models.Model], RowPolicy] = {}
 
@@ -83,9 +91,15 @@ def is_signed_in(user) -> bool:
 
 
 class RowPolicy:
-    """Base policy: subclasses describe readers and writers with Q objects for one model."""
+    """Base policy: subclasses describe readers and writers with Q objects for one model, and
+    declare its columns (`columns`, required: a model without a declaration does not start)."""
 
     model: ClassVar[type[models.Model]]
+    columns: ClassVar[Columns | None] = None
+    # Relations (field names) whose row every reader of this row may read too, so an adapter
+    # may show or search their columns (an agent's deployments: the agent). Others, such as an
+    # owner who may not share a team with the reader, are looked up through their own policy.
+    readable_relations: ClassVar[tuple[str, ...]] = ()
 
     def readers(self, user) -> Q:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
@@ -103,6 +117,21 @@ class RowPolicy:
         """A key shared by rows that have the same audience (None: no sharing), so a bulk
         publish computes each audience once."""
         return None
+
+    # --- columns ----------------------------------------------------------------------------------
+    def reader_kind(self, user, row) -> str:
+        """Which kind of reader `user` is for `row` (a model instance or a record dict keyed by
+        column; None for a row not written yet). No query: adapters ask it per row."""
+        return OPERATOR if user is not None and user.is_superuser else READER
+
+    def visible_columns(self, user, row) -> frozenset:
+        return self.columns.visible(self.reader_kind(user, row))
+
+    def audiences_by_kind(self, audience: Audience, record: dict) -> list[tuple[str, Audience]]:
+        """`audience` (who may read the row `record`) split by reader kind, most specific first:
+        a subscriber gets the first kind that admits it. Superusers are added by the caller
+        when the operator sees other columns than these kinds."""
+        return [(READER, audience)]
 
     # --- querysets: the only way code reads rows for a user -------------------------------
     def _restrict(self, user, rule, queryset: QuerySet | None) -> QuerySet:
@@ -134,8 +163,13 @@ class RowPolicy:
 
 
 def register(policy_class: type[RowPolicy]) -> type[RowPolicy]:
-    """Class decorator: make `policy_class` the policy of its model."""
-    _REGISTRY[policy_class.model] = policy_class()
+    """Class decorator: make `policy_class` the policy of its model (its column declaration is
+    checked against the model here, so a wrong or missing one fails at startup)."""
+    if not isinstance(policy_class.columns, Columns):
+        raise ImproperlyConfigured(f"{policy_class.__name__} declares no `columns` (echelon.columns.Columns)")
+    policy = policy_class()
+    policy.columns = policy_class.columns.bind(policy_class.model)
+    _REGISTRY[policy_class.model] = policy
     return policy_class
 
 
@@ -161,3 +195,9 @@ def agent_audience(agent_id) -> Audience:
     if row is None:
         return Audience()
     return Audience(user_ids=_ids(row["created_by_id"]), team_ids=_ids(row["team_id"]))
+
+
+def column_declarations() -> dict[str, dict]:
+    """table → its column declaration as plain data (`Columns.as_dict`), for generators such as
+    the change-capture triggers and the `/rest/v1` column lists."""
+    return {model._meta.db_table: policy.columns.as_dict() for model, policy in _REGISTRY.items()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
+from echelon.columns import Columns
 from echelon.policy import Audience, RowPolicy, _ids, register
 from monitoring.models import AgentMetric, ApiUsage
 from workflows.policies import _ThroughAgent
@@ -12,6 +13,8 @@ from workflows.policies import _ThroughAgent
 @register
 class AgentMetricPolicy(_ThroughAgent):
     model = AgentMetric
+    # Written by ingestion (bulk and single metrics); the id is the server's.
+    columns = Columns(writable={"agent_id", "metric_type", "value", "unit", "metadata", "recorded_at"})
 
 
 @register
@@ -19,6 +22,9 @@ class ApiUsagePolicy(RowPolicy):
     """The system records usage; users only read their own."""
 
     model = ApiUsage
+    # Recorded by the platform; an operator may correct a row.
+    columns = Columns(operator_writable={"user_id", "agent_id", "endpoint", "method", "status_code",
+                                         "response_time_ms", "cost_usd"})
 
     def readers(self, user) -> Q:
         return Q(user=user.pk)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 
 from echelon.admin import EstimatedCountPaginator, PolicyModelAdmin, json_display
+from echelon.admin_columns import shows_columns
 from notifications.models import AgentThought, Notification
 from notifications.services import notifications_mark_read
 
@@ -37,8 +38,11 @@ class NotificationAdmin(PolicyModelAdmin):
     fields = ("id", "user", "type", "priority", "title", "message", "data", "data_pretty", "read_at",
               "expires_at", "created_at")
     actions = ("mark_read",)
+    # Notifications are sent by the server; a recipient only marks them read (superusers may write one).
+    staff_can_add = False
 
     @admin.display(boolean=True, description="read", ordering="read_at")
+    @shows_columns("read_at")
     def is_read(self, obj):
         return obj.read_at is not None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
+from echelon.columns import Columns
 from echelon.policy import Audience, RowPolicy, _ids, register
 from notifications.models import AgentThought, Notification
 from workflows.policies import _ThroughAgent
@@ -12,6 +13,11 @@ from workflows.policies import _ThroughAgent
 @register
 class NotificationPolicy(RowPolicy):
     model = Notification
+    # Sent by the server; the recipient only marks them read. An operator may write one by hand.
+    columns = Columns(
+        writable={"read_at"},
+        operator_writable={"user_id", "type", "title", "message", "data", "priority", "expires_at"},
+    )
 
     def readers(self, user) -> Q:
         return Q(user=user.pk)
@@ -23,3 +29,7 @@ class NotificationPolicy(RowPolicy):
 @register
 class AgentThoughtPolicy(_ThroughAgent):
     model = AgentThought
+    readable_relations = ("agent", "execution")
+    # Written by ingestion (the signed callback, writers' tokens) from n8n's data.
+    columns = Columns(writable={"agent_id", "execution_id", "node_id", "node_type", "content", "metadata",
+                                "parent_node_id", "confidence_score", "processing_time_ms"})

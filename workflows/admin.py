@@ -9,8 +9,10 @@ from __future__ import annotations
 from django.contrib import admin
 
 from echelon.admin import EstimatedCountPaginator, PolicyModelAdmin, ReadOnlyInline, json_display, limited_formset
+from echelon.admin_columns import shows_columns
 from notifications.models import AgentThought
-from workflows.models import Deployment, Workflow, WorkflowExecution
+from workflows.models import Deployment, TriggerType, Workflow, WorkflowExecution
+from workflows.services import deployment_create
 from workflows.services.deployments import audited_trigger_config
 
 
@@ -29,12 +31,18 @@ class DeploymentAdmin(PolicyModelAdmin):
     date_hierarchy = "created_at"
 
     def save_model(self, request, obj, form, change):
-        """trigger_config's audit fields are the server's here too: a new row's `requested_by`
-        is the staff user, a change keeps the stored one."""
-        previous = Deployment.objects.filter(pk=obj.pk).values_list("trigger_config", flat=True).first()
-        obj.trigger_config = audited_trigger_config(
-            obj.trigger_config, actor=request.user, previous=(previous or {}) if change else None)
-        super().save_model(request, obj, form, change)
+        """A new deployment is recorded by the service (next version, pending, `requested_by` the
+        staff user), as over REST; a change keeps the stored audit fields of trigger_config."""
+        if change:
+            previous = Deployment.objects.filter(pk=obj.pk).values_list("trigger_config", flat=True).first()
+            obj.trigger_config = audited_trigger_config(obj.trigger_config, previous=previous or {})
+            super().save_model(request, obj, form, change)
+            return
+        created = deployment_create(agent=obj.agent, trigger_type=obj.trigger_type or TriggerType.MANUAL,
+                                    trigger_config=obj.trigger_config, actor=request.user)
+        obj.__dict__.update({f.attname: getattr(created, f.attname) for f in created._meta.concrete_fields})
+        obj._state.adding = False
+        self.ensure_editable(request, obj)
 
 
 class RecentExecutionInline(ReadOnlyInline):
@@ -109,5 +117,6 @@ class WorkflowExecutionAdmin(PolicyModelAdmin):
     inlines = (ThoughtInline,)
 
     @admin.display(description="agent", ordering="workflow__agent__name")
+    @shows_columns("workflow_id")  # the workflow's agent: readable with the execution
     def agent_name(self, obj):
         return obj.workflow.agent if obj.workflow_id and obj.workflow.agent_id else "-"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from agents.policies import agent_readers, agent_writers
+from echelon.columns import Columns
 from echelon.policy import Audience, RowPolicy, agent_audience, register
 from workflows.models import Deployment, Workflow, WorkflowExecution
 
@@ -13,6 +14,7 @@ class _ThroughAgent(RowPolicy):
     """Rows that belong to an agent reached by `agent_path` follow the agent's policy."""
 
     agent_path = "agent__"
+    readable_relations = ("agent",)
 
     def readers(self, user) -> Q:
         return agent_readers(user, self.agent_path)
@@ -34,11 +36,19 @@ class _ThroughAgent(RowPolicy):
 @register
 class DeploymentPolicy(_ThroughAgent):
     model = Deployment
+    # version, status, URL, error and times are the deployment service's (n8n) to set.
+    columns = Columns(writable={"agent_id", "trigger_type", "trigger_config"})
 
 
 @register
 class WorkflowPolicy(_ThroughAgent):
     model = Workflow
+    # The callback's HMAC key is a secret: no reader, no adapter, no change record.
+    columns = Columns(
+        never={"webhook_secret"},
+        writable={"agent_id", "name", "description", "n8n_workflow_id", "trigger_config", "status",
+                  "next_execution"},
+    )
 
 
 @register
@@ -47,6 +57,10 @@ class WorkflowExecutionPolicy(_ThroughAgent):
 
     model = WorkflowExecution
     agent_path = "workflow__agent__"
+    readable_relations = ("workflow",)
+    # Written by ingestion (writers' tokens, the signed callback, the sync) from n8n's data.
+    columns = Columns(writable={"workflow_id", "execution_id", "status", "input_data", "output_data",
+                                "error_data", "execution_time_ms", "started_at", "completed_at"})
 
     def agent_id_of(self, row):
         return Workflow.objects.filter(pk=row.workflow_id).values_list("agent_id", flat=True).first()

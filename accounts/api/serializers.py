@@ -14,8 +14,6 @@ from echelon.api.serializers import ModelSerializer
 class TeamSerializer(ModelSerializer):
     class Meta:
         model = Team
-        fields = ["id", "name", "slug", "plan", "created_by", "created_at", "updated_at"]
-        read_only_fields = ["id", "created_by", "created_at", "updated_at"]
 
     def create(self, validated_data):
         return team_create(actor=validated_data.pop("created_by"), **validated_data)
@@ -36,8 +34,6 @@ class TeamRoleSerializer(ModelSerializer):
 
     class Meta:
         model = UserRole
-        fields = ["id", "team", "user", "role", "granted_by", "granted_at"]
-        read_only_fields = ["id", "granted_by", "granted_at"]
         validators = []  # `role_grant` answers a duplicate membership with a 409 and a message
 
     def get_fields(self):
@@ -59,25 +55,12 @@ class TeamRoleSerializer(ModelSerializer):
         return role_change(membership=instance, role=validated_data["role"], actor=self.context["request"].user)
 
 
-class UserPublicSerializer(ModelSerializer):
-    """What members of a shared team see of each other."""
+class UserSerializer(ModelSerializer):
+    """A user as its reader may see it (UserPolicy.columns): a teammate sees the public profile,
+    the user its own profile too (tier, flags, dates; only the profile is writable)."""
 
     class Meta:
         model = User
-        fields = ["id", "email", "full_name", "avatar_url"]
-        read_only_fields = fields
-
-
-class MeSerializer(ModelSerializer):
-    """The signed-in user's own profile; tier and staff/superuser flags are read-only."""
-
-    class Meta:
-        model = User
-        fields = [
-            "id", "email", "full_name", "avatar_url", "subscription_tier", "is_staff", "is_superuser",
-            "created_at", "updated_at",
-        ]
-        read_only_fields = ["id", "subscription_tier", "is_staff", "is_superuser", "created_at", "updated_at"]
 
     def validate_email(self, value):
         value = value.lower()

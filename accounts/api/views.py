@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.api.filters import TeamFilterSet, TeamRoleFilterSet, UserFilterSet
-from accounts.api.serializers import MeSerializer, TeamRoleSerializer, TeamSerializer, UserPublicSerializer
+from accounts.api.serializers import TeamRoleSerializer, TeamSerializer, UserSerializer
 from accounts.models import Team, User, UserRole
 from accounts.services import role_revoke
 from echelon.api.pagination import CataloguePagination
@@ -68,24 +68,24 @@ class TeamRoleViewSet(PolicyViewSet):
             role_revoke(membership=instance, actor=self.request.user)
 
 
-@extend_schema_view(list=extend_schema(summary="You and the members of your teams (public profiles)."))
+@extend_schema_view(list=extend_schema(summary="You (your profile) and the members of your teams (public profiles)."))
 class UserViewSet(ReadOnlyPolicyViewSet):
     queryset = User.objects.all()
-    serializer_class = UserPublicSerializer
+    serializer_class = UserSerializer
     filterset_class = UserFilterSet
     pagination_class = CataloguePagination
     search_fields = ["email", "full_name"]
     ordering_fields = ["email", "full_name", "created_at"]
     ordering = ["email"]
 
-    @extend_schema(methods=["GET"], summary="Your profile.", responses={200: MeSerializer}, filters=False)
+    @extend_schema(methods=["GET"], summary="Your profile.", responses={200: UserSerializer}, filters=False)
     @extend_schema(methods=["PATCH"], summary="Change your profile (not tier, staff or superuser flags).",
-                   request=MeSerializer, responses={200: MeSerializer})
+                   request=UserSerializer, responses={200: UserSerializer})
     @action(detail=False, methods=["get", "patch"], filter_backends=[], pagination_class=None)
     def me(self, request):
         if request.method == "GET":
-            return Response(MeSerializer(request.user).data)
-        serializer = MeSerializer(request.user, data=request.data, partial=True)
+            return Response(self.get_serializer(request.user).data)
+        serializer = self.get_serializer(request.user, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
             serializer.save()

@@ -28,11 +28,6 @@ class AgentSerializer(ModelSerializer):
 
     class Meta:
         model = Agent
-        fields = [
-            "id", "name", "description", "type", "status", "config", "deployment_config",
-            "created_by", "team", "last_activity", "created_at", "updated_at",
-        ]
-        read_only_fields = ["id", "created_by", "last_activity", "created_at", "updated_at"]
 
     def validate_config(self, value):
         if not isinstance(value, dict):
@@ -80,8 +75,6 @@ class AgentDashboardRowSerializer(serializers.Serializer):
 class AgentTemplateSerializer(ModelSerializer):
     class Meta:
         model = AgentTemplate
-        fields = ["id", "name", "description", "type", "default_config", "is_public", "created_by", "created_at"]
-        read_only_fields = ["id", "created_by", "created_at"]
 
     def validate_default_config(self, value):
         if not isinstance(value, dict):

@@ -58,6 +58,19 @@ class EchelonAutoSchema(AutoSchema):
                     LIST_404 if code == "404" and not self._is_detail() else ERROR_DESCRIPTIONS[code])
         return responses
 
+    def _map_basic_serializer(self, serializer, direction):
+        """A row's response fields that some reader kinds do not get (a teammate's `users` row
+        has no tier) are optional in the schema; the others stay required."""
+        schema = super()._map_basic_serializer(serializer, direction)
+        every_reader = getattr(serializer, "fields_for_every_reader", None)
+        if direction == "response" and every_reader is not None and "required" in schema:
+            required = [name for name in schema["required"] if name in every_reader()]
+            if required:
+                schema["required"] = required
+            else:
+                del schema["required"]
+        return schema
+
     def _is_paginated_list(self) -> bool:
         return self.method == "GET" and self._is_list_view() and self._get_paginator() is not None
 

@@ -11,12 +11,8 @@ from monitoring.models import AgentMetric, ApiUsage
 class AgentMetricSerializer(ModelSerializer):
     class Meta:
         model = AgentMetric
-        fields = ["id", "agent", "metric_type", "value", "unit", "metadata", "recorded_at"]
-        read_only_fields = fields
 
 
 class ApiUsageSerializer(ModelSerializer):
     class Meta:
         model = ApiUsage
-        fields = ["id", "agent", "endpoint", "method", "status_code", "response_time_ms", "cost_usd", "created_at"]
-        read_only_fields = fields

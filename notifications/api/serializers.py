@@ -11,8 +11,6 @@ from notifications.models import AgentThought, Notification
 class NotificationSerializer(ModelSerializer):
     class Meta:
         model = Notification
-        fields = ["id", "type", "title", "message", "data", "priority", "read_at", "expires_at", "created_at"]
-        read_only_fields = fields
 
 
 class MarkedSerializer(serializers.Serializer):
@@ -26,8 +24,3 @@ class UnreadCountSerializer(serializers.Serializer):
 class AgentThoughtSerializer(ModelSerializer):
     class Meta:
         model = AgentThought
-        fields = [
-            "id", "agent", "execution", "node_id", "node_type", "content", "metadata", "parent_node_id",
-            "confidence_score", "processing_time_ms", "created_at",
-        ]
-        read_only_fields = fields

@@ -41,7 +41,7 @@ class NotificationViewSet(ReadDeletePolicyViewSet):
         notification = self.get_object()
         notifications_mark_read(user=request.user, ids=[notification.pk])
         notification.refresh_from_db(fields=["read_at"])
-        return Response(NotificationSerializer(notification).data)
+        return Response(NotificationSerializer(notification, context=self.get_serializer_context()).data)
 
     @extend_schema(summary="Mark all your unread notifications read.", request=None,
                    responses={200: MarkedSerializer}, filters=False)

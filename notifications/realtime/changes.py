@@ -1,8 +1,12 @@
 """Turn a model row into the `postgres_changes` data (schema, table, type, columns, record...).
 
-Done once per change, in the writing process; every subscriber gets the same bytes.
-Column types are PostgreSQL's names; values are JSON types (numbers as numbers, jsonb as
-objects, timestamps as ISO 8601 strings, uuids as strings).
+Done once per change and reader kind, in the writing process: the columns come from the
+model's policy (`policy.columns`, echelon.columns). A `never` column is not even read into a
+record; where reader kinds see different columns of one row (`users`: the user itself, its
+teammates, operators) the change becomes one variant per kind, each with the audience of that
+kind, and every subscriber of a kind gets the same bytes. Column types are PostgreSQL's names;
+values are JSON types (numbers as numbers, jsonb as objects, timestamps as ISO 8601 strings,
+uuids as strings).
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from decimal import Decimal
 from django.db import models
 from django.db.models.expressions import Combinable
 
-SCHEMA = "public"
+from echelon.columns import OPERATOR
+from echelon.policy import Audience, policy_for
 
-# Django-only columns of `users` (not in the seed) never leave the server.
-HIDDEN_COLUMNS = {"users": frozenset({"password", "last_login", "is_superuser", "is_staff", "is_active"})}
+SCHEMA = "public"
+_published: dict = {}  # model → its fields that may leave the server (the policy's non-`never`)
 
 _PG_TYPES = {
     "UUIDField": "uuid",
@@ -48,12 +53,18 @@ def pg_type(field: models.Field) -> str:
 
 
 def published_fields(model) -> list[models.Field]:
-    hidden = HIDDEN_COLUMNS.get(model._meta.db_table, frozenset())
-    return [f for f in model._meta.concrete_fields if f.column not in hidden]
+    """The concrete fields of `model` whose column some reader may see, in field order."""
+    fields = _published.get(model)
+    if fields is None:
+        never = policy_for(model).columns.never
+        fields = _published[model] = [f for f in model._meta.concrete_fields if f.column not in never]
+    return fields
 
 
-def columns_of(model) -> list[dict]:
-    return [{"name": f.column, "type": pg_type(f)} for f in published_fields(model)]
+def columns_of(model, visible: frozenset | None = None) -> list[dict]:
+    """The `columns` entry of a change: every published column, or those in `visible`."""
+    return [{"name": f.column, "type": pg_type(f)} for f in published_fields(model)
+            if visible is None or f.column in visible]
 
 
 def column_types(model) -> dict[str, str]:
@@ -104,13 +115,70 @@ def commit_timestamp(moment: datetime.datetime | None = None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def change_data(model, type_: str, *, record: dict | None, old_record: dict | None) -> dict:
-    """The `data` object of a `postgres_changes` message (without the commit timestamp yet)."""
+def change_data(model, type_: str, *, record: dict | None, old_record: dict | None,
+                visible: frozenset | None = None) -> dict:
+    """The `data` object of a `postgres_changes` message (without the commit timestamp yet),
+    restricted to the columns in `visible` when given."""
     data = {"schema": SCHEMA, "table": model._meta.db_table, "type": type_, "commit_timestamp": None,
-            "columns": columns_of(model)}
+            "columns": columns_of(model, visible)}
     if type_ != "DELETE":
-        data["record"] = record or {}
+        data["record"] = _only(record, visible)
     if type_ != "INSERT":
-        data["old_record"] = old_record or {}
+        data["old_record"] = _only(old_record, visible)
     data["errors"] = None
     return data
+
+
+def _only(record: dict | None, visible: frozenset | None) -> dict:
+    if not record:
+        return {}
+    return dict(record) if visible is None else {k: v for k, v in record.items() if k in visible}
+
+
+def audience_json(audience: Audience) -> dict:
+    return {
+        "users": sorted(str(u) for u in audience.user_ids),
+        "teams": sorted(str(t) for t in audience.team_ids),
+        "everyone": audience.everyone,
+    }
+
+
+def _unseen_update(visible: frozenset, record: dict | None, old_record: dict | None) -> bool:
+    """True when an UPDATE changed columns, none of which `visible` holds (a change a reader
+    kind cannot see is none for it: a teammate is not told of each login). Unknowable, hence
+    False, when the old record is partial (a bulk UPDATE's carries the primary key only)."""
+    if not record or not old_record or any(c not in old_record for c in visible):
+        return False
+    changed = {c for c, v in record.items() if c not in old_record or old_record[c] != v}
+    return bool(changed) and not (changed & visible)
+
+
+def change_variants(model, type_: str, *, record: dict | None, old_record: dict | None,
+                    audience: Audience) -> list[dict]:
+    """One change as the variants its readers get: `[{"audience", "operator", "data"}, ...]`,
+    most specific first (a subscriber gets the first variant that admits it; `operator`: only
+    superusers). Reader kinds that see the same columns share one variant; a model whose kinds
+    all see the same columns (every table but `users`) gives exactly one."""
+    policy = policy_for(model)
+    declared = policy.columns
+    split = policy.audiences_by_kind(audience, record or old_record or {})
+    operator_columns = declared.visible(OPERATOR)
+    groups: list[list] = []  # [visible, audience, operator]
+    if any(declared.visible(kind) != operator_columns for kind, _ in split):
+        groups.append([operator_columns, Audience(), True])
+    for kind, kind_audience in split:
+        visible = declared.visible(kind)
+        same = next((g for g in groups if g[0] == visible and not g[2]), None)
+        if same is None:
+            groups.append([visible, kind_audience, False])
+        else:
+            same[1] = same[1] | kind_audience
+    variants = []
+    for visible, group_audience, operator in groups:
+        if type_ == "UPDATE" and _unseen_update(visible, record, old_record):
+            continue
+        variants.append({
+            "audience": audience_json(group_audience), "operator": operator,
+            "data": change_data(model, type_, record=record, old_record=old_record, visible=visible),
+        })
+    return variants

@@ -1,8 +1,10 @@
 """One dispatcher per server process (per event loop): the bus → the local sockets, in memory.
 
 Changes arrive serialized once (one Redis subscription per process, or the in-process bus),
-are decoded once, and are matched against every local socket: the row's audience (computed by
-the writer) against the socket's user and teams, then each subscription's event and filter.
+are decoded once, and are matched against every local socket: the audiences of the change's
+variants (one per reader kind that sees other columns, computed by the writer from the policy;
+a socket gets the first that admits it) against the socket's user and teams, then each
+subscription's event and filter, matched on the record of the socket's variant.
 A `user_roles` change updates the team ids of that user's sockets BEFORE later changes are
 delivered, so a lost membership stops team pushes at once on every socket of every process.
 Everything runs in one worker task, so changes are handled in bus order.
@@ -137,30 +139,31 @@ class Dispatcher:
 
     async def handle(self, raw: bytes) -> None:
         message = orjson.loads(raw)
-        data = message["data"]
-        table = data["table"]
-        if table == "user_roles":
-            await self._apply_membership(data)
+        table, variants = message["table"], message["variants"]
+        if table == "user_roles" and variants:
+            await self._apply_membership(variants[0]["data"])
         auth = message.get("auth")
         if auth is not None:
             await self._apply_user(auth)
         targets = self.by_table.get(table, set()) | self.by_table.get("*", set())
-        if not targets:
+        if not targets or not variants:
             return
-        spec = message["audience"]
-        audience = Audience(frozenset(spec["users"]), frozenset(spec["teams"]), spec["everyone"])
-        data_json = orjson.dumps(data)
-        record = data.get("old_record") if data["type"] == "DELETE" else data.get("record")
-        record = record or {}
-        frames: dict = {}  # one encoded frame per (vsn, topic, ids) for this change
+        type_ = message["type"]
+        prepared = [_Variant(variant, type_) for variant in variants]
         for socket in targets:
             identity = socket.identity
-            if not audience.admits(identity.user_id, identity.team_ids, is_superuser=identity.is_superuser):
+            for variant in prepared:  # the first variant that admits the socket (most specific first)
+                if variant.operator:
+                    if identity.is_superuser:
+                        break
+                elif variant.audience.admits(identity.user_id, identity.team_ids, is_superuser=identity.is_superuser):
+                    break
+            else:
                 continue
             pending = ()
             try:
                 # written at once under daphne (direct_write); other servers get ASGI sends
-                pending = socket.push_change(table, data["type"], record, data_json, frames)
+                pending = socket.push_change(table, type_, variant.record, variant.data_json, variant.frames)
                 for send in pending:
                     await send
             except Exception:  # a socket closing mid fan-out must not cost the others this change
@@ -200,6 +203,21 @@ class Dispatcher:
             socket.identity.is_superuser = auth["is_superuser"]
             if not auth["is_active"]:
                 await socket.close_all_channels("user is no longer active")
+
+
+class _Variant:
+    """One reader kind's version of a change, decoded and re-encoded once for every socket."""
+
+    __slots__ = ("audience", "operator", "data_json", "record", "frames")
+
+    def __init__(self, variant: dict, type_: str) -> None:
+        spec = variant["audience"]
+        self.audience = Audience(frozenset(spec["users"]), frozenset(spec["teams"]), spec["everyone"])
+        self.operator = variant["operator"]  # superusers only
+        data = variant["data"]
+        self.data_json = orjson.dumps(data)
+        self.record = (data.get("old_record") if type_ == "DELETE" else data.get("record")) or {}
+        self.frames: dict = {}  # one encoded frame per (vsn, topic, ids) for this variant
 
 
 async def get_dispatcher() -> Dispatcher:

@@ -2,9 +2,10 @@
 
 Signals cover `save()` and `delete()` (services, REST, admin, the n8n sync); bulk paths of our
 own code (`queryset.update()`, `bulk_create`, raw SQL) call `publish_rows`. For each change the
-payload and the row's audience (`policy_for(model).audience(row)`) are computed once, inside
-the transaction (a bounded number of queries, whatever the number of subscribers); the message
-goes to the bus from `transaction.on_commit`, so a rolled-back write publishes nothing.
+payload and the row's audience (`policy_for(model).audience(row)`) are computed once (once per
+reader kind where kinds see different columns: `changes.change_variants`), inside the
+transaction (a bounded number of queries, whatever the number of subscribers); the message goes
+to the bus from `transaction.on_commit`, so a rolled-back write publishes nothing.
 """
 
 from __future__ import annotations
@@ -18,21 +19,13 @@ from django.utils.module_loading import autodiscover_modules
 
 from echelon.policy import Audience, policy_for, registered_models
 from notifications.realtime import bus
-from notifications.realtime.changes import change_data, commit_timestamp, has_expressions, read_records, record_of
+from notifications.realtime.changes import change_variants, commit_timestamp, has_expressions, read_records, record_of
 
 log = logging.getLogger(__name__)
 
 INSERT, UPDATE, DELETE = "INSERT", "UPDATE", "DELETE"
 _OLD = "_realtime_old_record"
 _GONE = "_realtime_deleted"
-
-
-def _audience_json(audience: Audience) -> dict:
-    return {
-        "users": sorted(str(u) for u in audience.user_ids),
-        "teams": sorted(str(t) for t in audience.team_ids),
-        "everyone": audience.everyone,
-    }
 
 
 def _auth_of(model, row) -> dict | None:
@@ -44,14 +37,19 @@ def _auth_of(model, row) -> dict | None:
 
 def publish_change(model, type_: str, *, record: dict | None, old_record: dict | None, audience: Audience,
                    auth: dict | None = None) -> None:
-    """Schedule one change for the bus when the current transaction commits."""
-    message = {"data": change_data(model, type_, record=record, old_record=old_record),
-               "audience": _audience_json(audience)}
+    """Schedule one change for the bus when the current transaction commits: serialized once
+    per reader-kind variant (`changes.change_variants`), with the audience of each."""
+    variants = change_variants(model, type_, record=record, old_record=old_record, audience=audience)
+    if not variants and auth is None:
+        return  # nobody sees what changed (e.g. a teammate's login)
+    message = {"table": model._meta.db_table, "type": type_, "variants": variants}
     if auth is not None:
         message["auth"] = auth
 
     def send() -> None:
-        message["data"]["commit_timestamp"] = commit_timestamp()
+        stamp = commit_timestamp()
+        for variant in variants:
+            variant["data"]["commit_timestamp"] = stamp
         try:
             bus.publish(orjson.dumps(message))
         except Exception:  # the write is committed; a lost push is refetched over REST

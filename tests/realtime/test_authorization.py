@@ -239,6 +239,7 @@ def test_inactive_user_loses_channels():
 
 
 def test_users_changes_never_carry_django_auth_columns():
+    """The user's own variant (UserPolicy.columns[self]): its flags, never the hash or bookkeeping."""
     user = factories.UserFactory()
 
     async def scenario():
@@ -251,7 +252,7 @@ def test_users_changes_never_carry_django_auth_columns():
         await db(rename)
         data = (await client.change())[4]["data"]
         assert data["record"]["full_name"] == "New Name"
-        for hidden in ("password", "is_superuser", "last_login"):
+        for hidden in ("password", "is_active", "last_login"):
             assert hidden not in data["record"] and hidden not in data["old_record"]
             assert hidden not in {c["name"] for c in data["columns"]}
         await client.close()

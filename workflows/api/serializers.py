@@ -45,13 +45,6 @@ class DeploymentSerializer(CreateOnlyAgentMixin, ModelSerializer):
 
     class Meta:
         model = Deployment
-        fields = [
-            "id", "agent", "version", "status", "trigger_type", "trigger_config", "deployment_url",
-            "error_message", "deployed_at", "stopped_at", "created_at",
-        ]
-        read_only_fields = [
-            "id", "version", "status", "deployment_url", "error_message", "deployed_at", "stopped_at", "created_at",
-        ]
         validators = []  # the version is assigned by `deployment_create` under a lock
 
     def validate(self, attrs):
@@ -94,14 +87,6 @@ class WorkflowSerializer(CreateOnlyAgentMixin, ModelSerializer):
 
     class Meta:
         model = Workflow
-        fields = [
-            "id", "agent", "name", "description", "n8n_workflow_id", "trigger_config", "status",
-            "last_execution", "next_execution", "execution_count", "success_count", "error_count",
-            "created_at", "updated_at",
-        ]
-        read_only_fields = [
-            "id", "last_execution", "execution_count", "success_count", "error_count", "created_at", "updated_at",
-        ]
         # DRF's own validator for the unique index would answer 400; `save` answers 409.
         extra_kwargs = {"n8n_workflow_id": {"validators": []}}
 
@@ -122,11 +107,7 @@ class WorkflowExecutionSerializer(ModelSerializer):
 
     class Meta:
         model = WorkflowExecution
-        fields = [
-            "id", "workflow", "agent", "execution_id", "status", "input_data", "output_data", "error_data",
-            "execution_time_ms", "started_at", "completed_at",
-        ]
-        read_only_fields = fields
+        derived = {"agent": "workflow_id"}  # the workflow's agent, readable with the workflow
 
 
 class WorkflowUpdateSerializer(WorkflowSerializer):
