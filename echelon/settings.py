@@ -6,6 +6,7 @@ Development defaults are safe to run on a laptop; production is `DJANGO_ENV=prod
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from datetime import timedelta
@@ -129,6 +130,14 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["accounts.login_throttle.ThrottledModelBackend"]
 ECHELON_LOGIN_FAILURES = int(os.environ.get("ECHELON_LOGIN_FAILURES", "5"))
 ECHELON_LOGIN_WINDOW_SECONDS = int(os.environ.get("ECHELON_LOGIN_WINDOW_SECONDS", "900"))
+# Client addresses (rate limits, login throttle): proxies whose X-Forwarded-For is believed,
+# as addresses or networks; none by default, so REMOTE_ADDR (README "Security").
+ECHELON_TRUSTED_PROXIES = env_list("ECHELON_TRUSTED_PROXIES")
+for _proxy in ECHELON_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"ECHELON_TRUSTED_PROXIES: {_proxy!r} is not an address or network") from None
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
