@@ -126,10 +126,16 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-# Password logins (JWT token endpoint, web and admin forms) go through a failed-attempt throttle.
+# Password logins (JWT token endpoint, web and admin forms) go through a failed-attempt throttle:
+# per account + address, per address, per account from new addresses.
 AUTHENTICATION_BACKENDS = ["accounts.login_throttle.ThrottledModelBackend"]
 ECHELON_LOGIN_FAILURES = int(os.environ.get("ECHELON_LOGIN_FAILURES", "5"))
 ECHELON_LOGIN_WINDOW_SECONDS = int(os.environ.get("ECHELON_LOGIN_WINDOW_SECONDS", "900"))
+# Failures per window from one address over all accounts (spraying), and for one account from
+# addresses it never signed in from (README "Security", login throttle).
+ECHELON_LOGIN_ADDRESS_FAILURES = int(os.environ.get("ECHELON_LOGIN_ADDRESS_FAILURES", "20"))
+ECHELON_LOGIN_ACCOUNT_FAILURES = int(os.environ.get("ECHELON_LOGIN_ACCOUNT_FAILURES", "100"))
+ECHELON_LOGIN_KNOWN_ADDRESS_DAYS = int(os.environ.get("ECHELON_LOGIN_KNOWN_ADDRESS_DAYS", "30"))
 # Client addresses (rate limits, login throttle): proxies whose X-Forwarded-For is believed,
 # as addresses or networks; none by default, so REMOTE_ADDR (README "Security").
 ECHELON_TRUSTED_PROXIES = env_list("ECHELON_TRUSTED_PROXIES")
