@@ -32,10 +32,16 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update && apt-get install -y chromium
 
+# libfaketime for the realtime re-authorization tests (a server clock the test moves, so token
+# expiry is never waited for): Debian's package, installed only when missing.
+FAKETIME := /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
+$(FAKETIME):
+	apt-get update && apt-get install -y libfaketime
+
 run: $(STAMP)
 	$(WITH_DB) $(PY) manage.py serve $(RUN_ARGS)
 
-test: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
+test: $(STAMP) $(NODE_STAMP) $(CHROMIUM) $(FAKETIME)
 	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
 
 # Release check (README "Hardening: bad input"): the fuzzers of tests/hardening with many more,
