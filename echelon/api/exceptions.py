@@ -8,6 +8,7 @@ names to their messages (empty when the error is not about fields).
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.db.models import ProtectedError, RestrictedError
@@ -62,6 +63,8 @@ def api_exception_handler(exc, context):
     """DRF exception handler producing the shared error shape; never lets bad input become a 500."""
     if isinstance(exc, errors.Conflict):
         exc = Conflict(str(exc))
+    elif isinstance(exc, DjangoPermissionDenied) and str(exc):
+        exc = exceptions.PermissionDenied(str(exc))  # a service's reason, not DRF's generic sentence
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     elif isinstance(exc, (ProtectedError, RestrictedError)):
