@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # inside CORS and security headers, so a browser can read the 413 too
+    "echelon.api.bodylimit.BodyLimitMiddleware",  # /api/ bodies over their limit → 413 JSON (README "Hardening")
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -269,6 +271,11 @@ ECHELON_RATE_LIMITS = json.loads(os.environ.get("ECHELON_RATE_LIMITS", "null")) 
 }
 ECHELON_RATE_LIMIT_WARNING_PERCENT = int(os.environ.get("ECHELON_RATE_LIMIT_WARNING_PERCENT", "80"))
 ECHELON_RATE_LIMIT_EXEMPT_PATHS = env_list("ECHELON_RATE_LIMIT_EXEMPT_PATHS", "/api/v1/hooks/")
+# Request bodies under /api/ (README "Hardening: bad input"): 413 JSON above the limit. The bulk
+# metrics endpoint's documented 10,000 rows with metadata measure 2.2-2.8 MiB: it takes 16 MiB.
+ECHELON_MAX_BODY_BYTES = int(os.environ.get("ECHELON_MAX_BODY_BYTES", str(5 * 1024 * 1024 // 2)))
+ECHELON_BULK_MAX_BODY_BYTES = int(os.environ.get("ECHELON_BULK_MAX_BODY_BYTES", str(16 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = ECHELON_MAX_BODY_BYTES  # Django's own check (request.body, forms): the same limit
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["monitoring.throttles.SubscriptionTierThrottle"]
 
 # --- n8n ----------------------------------------------------------------------------------
