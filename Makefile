@@ -34,8 +34,10 @@ $(CHROMIUM):
 
 # libfaketime for the realtime re-authorization tests (a server clock the test moves, so token
 # expiry is never waited for): Debian's package, installed only when missing.
-FAKETIME := /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
-$(FAKETIME):
+FAKETIME_LIB := $(firstword $(wildcard /usr/lib/*/faketime/libfaketimeMT.so.1))
+FAKETIME := $(if $(FAKETIME_LIB),$(FAKETIME_LIB),install-faketime)
+.PHONY: install-faketime
+install-faketime:
 	apt-get update && apt-get install -y libfaketime
 
 run: $(STAMP)
