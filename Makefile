@@ -32,10 +32,18 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update && apt-get install -y chromium
 
+# libfaketime for the realtime re-authorization tests (a server clock the test moves, so token
+# expiry is never waited for): Debian's package, installed only when missing.
+FAKETIME_LIB := $(firstword $(wildcard /usr/lib/*/faketime/libfaketimeMT.so.1))
+FAKETIME := $(if $(FAKETIME_LIB),$(FAKETIME_LIB),install-faketime)
+.PHONY: install-faketime
+install-faketime:
+	apt-get update && apt-get install -y libfaketime
+
 run: $(STAMP)
 	$(WITH_DB) $(PY) manage.py serve $(RUN_ARGS)
 
-test: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
+test: $(STAMP) $(NODE_STAMP) $(CHROMIUM) $(FAKETIME)
 	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
 
 # Release check (README "Hardening: bad input"): the fuzzers of tests/hardening with many more,

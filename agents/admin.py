@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 
 from agents.models import Agent, AgentStatus, AgentTemplate
-from agents.services import agent_set_status
+from agents.services import agent_check_team_move, agent_set_status
 from echelon.admin import PolicyInlineMixin, PolicyModelAdmin, limited_formset
 from workflows.models import Deployment, Workflow
 
@@ -64,6 +64,7 @@ class AgentAdmin(PolicyModelAdmin):
         if not change:
             super().save_model(request, obj, form, change)
             return
+        agent_check_team_move(agent=obj, actor=request.user, team=obj.team_id)  # REST's rule: 403, nothing saved
         new_status = obj.status
         fields = [f.name for f in obj._meta.concrete_fields if not f.primary_key and f.name != "status"]
         obj.save(update_fields=fields)

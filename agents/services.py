@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -52,6 +53,44 @@ class TemplateTeamError(PermissionError):
     """The actor may not create agents in the requested team."""
 
 
+class AgentMoveForbidden(PermissionDenied):
+    """The actor may not move this agent to that team (REST and admin answer 403)."""
+
+
+def agent_check_team_move(*, agent: Agent, actor, team) -> None:
+    """Who may move an agent from its stored team to `team` (the one rule; REST and admin ask it).
+
+    - The owner, into a team she is an admin or agent_manager of (or out of any team).
+    - Someone else: an admin of both the agent's current team and the target team. Not out of
+      every team (the agent would be the owner's alone, out of the mover's reach), and an
+      agent_manager may change a team's agent, never take it elsewhere.
+    - A superuser: any move.
+    The current team is read from the database: `agent` may already carry the new value (the
+    admin's form applies it before saving). Raises AgentMoveForbidden; no change, no check.
+    """
+    from accounts.models import Role, UserRole
+    from echelon.policy import MANAGER_ROLES
+
+    target_id = getattr(team, "pk", team)
+    stored = Agent.objects.filter(pk=agent.pk).values_list("team_id", "created_by_id").first()
+    if stored is None:
+        return
+    source_id, owner_id = stored
+    if source_id == target_id or getattr(actor, "is_superuser", False):
+        return
+    roles = set(UserRole.objects.filter(user_id=actor.pk, team_id__in=[t for t in (source_id, target_id) if t])
+                .values_list("team_id", "role"))
+    if owner_id == actor.pk:
+        if target_id is None or any((target_id, role) in roles for role in MANAGER_ROLES):
+            return
+        raise AgentMoveForbidden(f"You are not an admin or agent manager of team {target_id}.")
+    if source_id is not None and target_id is not None and {(source_id, Role.ADMIN), (target_id, Role.ADMIN)} <= roles:
+        return
+    raise AgentMoveForbidden(
+        "Only the agent's owner, or an admin of both its team and the target team, may move it to another team."
+    )
+
+
 @transaction.atomic
 def agent_create(*, actor, name: str, type: str, team=None, **fields) -> Agent:
     """Create an agent owned by `actor` (a new agent's status is set directly: no change yet)."""
@@ -61,9 +100,12 @@ def agent_create(*, actor, name: str, type: str, team=None, **fields) -> Agent:
 @transaction.atomic
 def agent_update(*, agent: Agent, actor, **fields) -> Agent:
     """Change an agent's fields. A new `status` goes through `agent_set_status` (one signal);
-    `config` / `deployment_config` go through `agent_update_config` (auto-redeploy)."""
+    `config` / `deployment_config` go through `agent_update_config` (auto-redeploy); a new
+    `team` must pass `agent_check_team_move` (checked before anything is written)."""
     status = fields.pop("status", None)
     configs = {key: fields.pop(key) for key in ("config", "deployment_config") if key in fields}
+    if "team" in fields:
+        agent_check_team_move(agent=agent, actor=actor, team=fields["team"])
     if fields:
         for name, value in fields.items():
             setattr(agent, name, value)

@@ -6,6 +6,7 @@ Development defaults are safe to run on a laptop; production is `DJANGO_ENV=prod
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from datetime import timedelta
@@ -72,6 +73,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # inside CORS and security headers, so a browser can read the 413 too
+    "echelon.api.bodylimit.BodyLimitMiddleware",  # /api/ bodies over their limit → 413 JSON (README "Hardening")
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -125,10 +128,24 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-# Password logins (JWT token endpoint, web and admin forms) go through a failed-attempt throttle.
+# Password logins (JWT token endpoint, web and admin forms) go through a failed-attempt throttle:
+# per account + address, per address, per account from new addresses.
 AUTHENTICATION_BACKENDS = ["accounts.login_throttle.ThrottledModelBackend"]
 ECHELON_LOGIN_FAILURES = int(os.environ.get("ECHELON_LOGIN_FAILURES", "5"))
 ECHELON_LOGIN_WINDOW_SECONDS = int(os.environ.get("ECHELON_LOGIN_WINDOW_SECONDS", "900"))
+# Failures per window from one address over all accounts (spraying), and for one account from
+# addresses it never signed in from (README "Security", login throttle).
+ECHELON_LOGIN_ADDRESS_FAILURES = int(os.environ.get("ECHELON_LOGIN_ADDRESS_FAILURES", "20"))
+ECHELON_LOGIN_ACCOUNT_FAILURES = int(os.environ.get("ECHELON_LOGIN_ACCOUNT_FAILURES", "100"))
+ECHELON_LOGIN_KNOWN_ADDRESS_DAYS = int(os.environ.get("ECHELON_LOGIN_KNOWN_ADDRESS_DAYS", "30"))
+# Client addresses (rate limits, login throttle): proxies whose X-Forwarded-For is believed,
+# as addresses or networks; none by default, so REMOTE_ADDR (README "Security").
+ECHELON_TRUSTED_PROXIES = env_list("ECHELON_TRUSTED_PROXIES")
+for _proxy in ECHELON_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"ECHELON_TRUSTED_PROXIES: {_proxy!r} is not an address or network") from None
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -254,6 +271,11 @@ ECHELON_RATE_LIMITS = json.loads(os.environ.get("ECHELON_RATE_LIMITS", "null")) 
 }
 ECHELON_RATE_LIMIT_WARNING_PERCENT = int(os.environ.get("ECHELON_RATE_LIMIT_WARNING_PERCENT", "80"))
 ECHELON_RATE_LIMIT_EXEMPT_PATHS = env_list("ECHELON_RATE_LIMIT_EXEMPT_PATHS", "/api/v1/hooks/")
+# Request bodies under /api/ (README "Hardening: bad input"): 413 JSON above the limit. The bulk
+# metrics endpoint's documented 10,000 rows with metadata measure 2.2-2.8 MiB: it takes 16 MiB.
+ECHELON_MAX_BODY_BYTES = int(os.environ.get("ECHELON_MAX_BODY_BYTES", str(5 * 1024 * 1024 // 2)))
+ECHELON_BULK_MAX_BODY_BYTES = int(os.environ.get("ECHELON_BULK_MAX_BODY_BYTES", str(16 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = ECHELON_MAX_BODY_BYTES  # Django's own check (request.body, forms): the same limit
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["monitoring.throttles.SubscriptionTierThrottle"]
 
 # --- n8n ----------------------------------------------------------------------------------

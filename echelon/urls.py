@@ -8,8 +8,10 @@ admin.site.site_header = "Echelon administration"
 admin.site.site_title = "Echelon admin"
 admin.site.index_title = "Platform operations"
 
-# Unmatched URLs under /api/ get the API's JSON 404 (the HTML page elsewhere).
+# Under /api/, Django's error handlers answer the API's JSON (the HTML pages elsewhere).
 handler404 = "echelon.api.exceptions.not_found"
+handler400 = "echelon.api.exceptions.bad_request"  # and 413 for RequestDataTooBig (README "Hardening")
+handler500 = "echelon.api.exceptions.server_error"
 
 urlpatterns = [
     path("", include("workflows.api_hooks")),  # lifecycle endpoints: before any router include

@@ -8,9 +8,12 @@ would have to opt out explicitly). DRF checks throttles after permissions, so a 
 with 401/403 does not count.
 
 Fixed windows in the shared cache (Redis when REDIS_URL is set): the counter key is
-`(user or IP, window index)`, created with `cache.add` and bumped with `cache.incr`, both atomic
+`(user or client address, window index)`, created with `cache.add` and bumped with `cache.incr`, both atomic
 in Redis and in the local-memory cache, so the quota holds across processes. Anonymous requests
-are limited per client IP with the "anonymous" quota. Paths in ECHELON_RATE_LIMIT_EXEMPT_PATHS
+are limited per client address with the "anonymous" quota; the address is
+`echelon.clientaddr.client_address` (REMOTE_ADDR, or the right-most untrusted X-Forwarded-For hop
+behind ECHELON_TRUSTED_PROXIES), never DRF's default `get_ident`, which believes the raw
+X-Forwarded-For of anyone. Paths in ECHELON_RATE_LIMIT_EXEMPT_PATHS
 (the signed n8n callback) are not limited.
 
 Warnings: the first request that reaches ECHELON_RATE_LIMIT_WARNING_PERCENT of a window's quota
@@ -38,6 +41,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from rest_framework.exceptions import APIException, Throttled
 from rest_framework.throttling import BaseThrottle
 
+from echelon.clientaddr import client_address
 from echelon.outage import RetryAfter, one_line
 from notifications.models import NotificationType, Priority
 from notifications.services import notification_create
@@ -110,7 +114,14 @@ def add_once(key: str, timeout: int) -> bool:
     return _with_store(lambda store: store.add(key, 1, timeout))
 
 
-class SubscriptionTierThrottle(BaseThrottle):
+class ClientAddressThrottle(BaseThrottle):
+    """Base of every throttle of ours: DRF's `get_ident` answers the trusted-proxy client address."""
+
+    def get_ident(self, request) -> str:
+        return client_address(request)
+
+
+class SubscriptionTierThrottle(ClientAddressThrottle):
     def allow_request(self, request, view) -> bool:
         if request.path.startswith(tuple(settings.ECHELON_RATE_LIMIT_EXEMPT_PATHS)):
             return True

@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 
 from echelon.api.exceptions import error_body
+from echelon.clientaddr import client_address
 from echelon.openapi import ERRORS, described, error as error_response
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -23,7 +24,6 @@ from echelon.policy import policy_for
 from workflows.models import Deployment, TriggerType
 from workflows.n8n.client import N8nError
 from workflows.services import DeploymentStateError, ScheduleError, agent_deploy, deployment_stop
-from monitoring.throttles import SubscriptionTierThrottle
 from workflows.services.hooks import MAX_BODY_BYTES, SIGNATURE_HEADER, WORKFLOW_HEADER, HookRejected, hook_receive
 
 
@@ -154,8 +154,8 @@ class N8nHookView(APIView):
                 signature=django_request.headers.get(SIGNATURE_HEADER),
                 workflow_header=django_request.headers.get(WORKFLOW_HEADER),
                 timestamp_header=django_request.headers.get("X-Echelon-Timestamp"),
-                # The anonymous rate limit's notion of the client (its trusted-proxy rule included).
-                client=SubscriptionTierThrottle().get_ident(request),
+                # The one notion of the client every limit uses (its trusted-proxy rule included).
+                client=client_address(django_request),
             )
         except HookRejected as exc:
             response = error(exc.status, exc.message, exc.field)

@@ -8,6 +8,9 @@ names to their messages (empty when the error is not about fields).
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.db.models import ProtectedError, RestrictedError
@@ -17,6 +20,19 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from echelon import errors
+
+
+class PayloadTooLarge(exceptions.APIException):
+    """A body over Django's DATA_UPLOAD_MAX_MEMORY_SIZE met where code read `request.body`
+    (the usual path is echelon.api.bodylimit, before the view, with the route's own limit)."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "body_too_large"
+
+    def __init__(self):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        super().__init__(f"The request body is over the limit of {limit} bytes.")
+        self.detail = {"detail": self.detail, "code": self.default_code, "limit_bytes": limit}
 
 
 class Conflict(exceptions.APIException):
@@ -62,6 +78,10 @@ def api_exception_handler(exc, context):
     """DRF exception handler producing the shared error shape; never lets bad input become a 500."""
     if isinstance(exc, errors.Conflict):
         exc = Conflict(str(exc))
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    elif isinstance(exc, DjangoPermissionDenied) and str(exc):
+        exc = exceptions.PermissionDenied(str(exc))  # a service's reason, not DRF's generic sentence
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     elif isinstance(exc, (ProtectedError, RestrictedError)):
@@ -104,6 +124,40 @@ def api_exception_handler(exc, context):
 
 def _headers(response) -> dict:
     return {k: v for k, v in response.items() if k in ("WWW-Authenticate", "Retry-After", "Allow")}
+
+
+def _api_json(request, status_code: int, code: str, message: str):
+    """A Django error handler's answer under /api/: the API's JSON shape; None elsewhere."""
+    if not request.path.startswith("/api/"):
+        return None
+    from django.http import JsonResponse
+
+    return JsonResponse(error_body(code=code, message=message), status=status_code)
+
+
+def bad_request(request, exception=None):
+    """Django's `handler400` (SuspiciousOperation, e.g. a body over DATA_UPLOAD_MAX_MEMORY_SIZE
+    read outside DRF): JSON under /api/, 413 for a body too large; Django's page elsewhere."""
+    if isinstance(exception, RequestDataTooBig):
+        response = _api_json(request, 413, "body_too_large",
+                             f"The request body is over the limit of {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+    else:
+        response = _api_json(request, 400, "bad_request", "Bad request.")
+    if response is not None:
+        return response
+    from django.views.defaults import bad_request as django_bad_request
+
+    return django_bad_request(request, exception)
+
+
+def server_error(request):
+    """Django's `handler500`: JSON under /api/ (no HTML, no details), Django's page elsewhere."""
+    response = _api_json(request, 500, "server_error", "Internal server error.")
+    if response is not None:
+        return response
+    from django.views.defaults import server_error as django_server_error
+
+    return django_server_error(request)
 
 
 def not_found(request, exception=None):

@@ -1,11 +1,26 @@
-"""Pagination: page numbers for catalogues, cursors for time series."""
+"""Pagination: page numbers for catalogues, cursors for time series.
+
+Bad input never reaches the database (README "Hardening: bad input"): a page number whose offset
+PostgreSQL cannot hold (`?page=` with 30 nines was a 500 on agents) is a 404 like any page past
+the end; a cursor whose position is not a value of its column, or a timestamp with an offset
+PostgreSQL refuses (beyond ±15:59, a 500 on the five time series), is a 400 naming `cursor`
+(the server issues positions in UTC, so such a cursor is forged or damaged).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Page
 from django.db.models import IntegerField, Subquery
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination, PageNumberPagination
+
+# PostgreSQL's OFFSET is a bigint; a larger one is an error, not an empty page.
+MAX_OFFSET = 2**63 - 1
+# PostgreSQL's widest UTC offset (Python allows ±23:59).
+MAX_UTC_OFFSET = timedelta(hours=15, minutes=59)
 
 
 class StrictPageSize:
@@ -47,6 +62,29 @@ class TimeSeriesPagination(StrictPageSize, CursorPagination):
     def get_ordering(self, request, queryset, view):
         return view.cursor_ordering
 
+    def paginate_queryset(self, queryset, request, view=None):
+        # The column the cursor's position is compared with (DRF filters on the first ordering).
+        self.position_field = queryset.model._meta.get_field(view.cursor_ordering[0].lstrip("-"))
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request):
+        cursor = super().decode_cursor(request)  # undecodable: DRF's 404 "Invalid cursor"
+        if cursor is not None and cursor.position is not None:
+            self._check_position(cursor.position)
+        return cursor
+
+    def _check_position(self, position: str) -> None:
+        field = self.position_field
+        try:
+            value = field.to_python(position)
+        except DjangoValidationError:
+            value = None
+        if value is None or (isinstance(value, datetime) and (
+                value.tzinfo is None or abs(value.utcoffset()) > MAX_UTC_OFFSET)):
+            raise ValidationError({self.cursor_query_param: [
+                f"Not a cursor this server issued: its position is not a valid {field.name} value. "
+                "Use the next/previous links as given."]})
+
 
 class CountOf(Subquery):
     """`(SELECT COUNT(*) FROM (<queryset>))`: a page query can carry its total as a column,
@@ -78,6 +116,8 @@ class CountedPagePagination(CataloguePagination):
         except ValueError:
             raise NotFound(self.invalid_page_message.format(page_number=raw, message="That page number is not valid.")) from None
         offset = (number - 1) * page_size
+        if offset > MAX_OFFSET - page_size:  # far past any table's end; PostgreSQL would refuse it
+            raise NotFound(self.invalid_page_message.format(page_number=raw, message="That page contains no results."))
         rows = queryset(offset, page_size) if callable(queryset) else list(queryset[offset:offset + page_size])
         if not rows and number > 1:
             raise NotFound(self.invalid_page_message.format(page_number=raw, message="That page contains no results."))

@@ -25,6 +25,7 @@ ERROR_DESCRIPTIONS = {
     "403": "The row is readable but the user may not do this to it.",
     "404": "No such row, or the user may not read it.",
     "409": "The request conflicts with the current state.",
+    "413": "The request body is over this endpoint's limit (error.limit_bytes; README \"Hardening: bad input\").",
     "429": "Over the subscription tier's request quota; see Retry-After.",
 }
 LIST_404 = "The page number is out of range or not a number, or the cursor is malformed."
@@ -40,8 +41,8 @@ class EchelonAutoSchema(AutoSchema):
         codes = []
         if getattr(self.view, "permission_classes", None) and not self._allows_anonymous():
             codes.append("401")
-        if self.method in ("POST", "PUT", "PATCH") or self._has_filters():
-            codes.append("400")
+        if self.method in ("POST", "PUT", "PATCH") or self._has_filters() or self._is_cursor_list():
+            codes.append("400")  # a cursor naming no valid position is a 400 (echelon.api.pagination)
         if self._is_detail():
             codes += ["403", "404"] if self.method != "GET" else ["404"]
         elif self._is_paginated_list():
@@ -49,6 +50,8 @@ class EchelonAutoSchema(AutoSchema):
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):
             # Any write can meet a constraint (unique, check, a protected delete): 409.
             codes.append("409")
+        if self.method in ("POST", "PUT", "PATCH"):
+            codes.append("413")  # echelon.api.bodylimit
         if self._is_throttled():
             codes.append("429")
         for code in codes:
@@ -73,6 +76,11 @@ class EchelonAutoSchema(AutoSchema):
 
     def _is_paginated_list(self) -> bool:
         return self.method == "GET" and self._is_list_view() and self._get_paginator() is not None
+
+    def _is_cursor_list(self) -> bool:
+        from rest_framework.pagination import CursorPagination
+
+        return self._is_paginated_list() and isinstance(self._get_paginator(), CursorPagination)
 
     def _is_throttled(self) -> bool:
         from django.conf import settings

@@ -3,6 +3,10 @@
 A socket's identity holds what the fan-out needs in memory: user id, superuser flag, the ids
 of its teams (loaded once at connect, then kept current by user_roles changes on the bus)
 and the token's expiry.
+
+A token is verified whole (signature, expiry, an active user) at the upgrade, at every
+`phx_join` (the token it carries, or the socket's) and at every `access_token` message, so a
+socket never acts on an expired token or for a user deactivated since (README "Realtime").
 """
 
 from __future__ import annotations
@@ -10,12 +14,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 
 class AuthError(Exception):
     """The token is missing, malformed, expired or names no active user."""
+
+
+class InactiveUser(AuthError):
+    """The token is valid but its user is deactivated or deleted: the socket must close."""
+
+    def __init__(self, user_id: str):
+        super().__init__("token user not found or inactive")
+        self.user_id = user_id
 
 
 @dataclass
@@ -37,17 +50,26 @@ def user_from_token(token: str | None):
     except TokenError as exc:
         raise AuthError(str(exc)) from None
     user_id = access.get(settings.SIMPLE_JWT.get("USER_ID_CLAIM", "user_id"))
-    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+    if not user_id:
+        raise AuthError("token names no user")
+    try:
+        user = User.objects.filter(pk=user_id, is_active=True).first()
+    except (ValueError, ValidationError):  # a `sub` that is no user id at all
+        raise AuthError("token names no user") from None
     if user is None:
-        raise AuthError("token user not found or inactive")
+        raise InactiveUser(str(user_id))
     return user, access.get("exp")
 
 
 def identity_from_token(token: str | None) -> Identity:
     """Verify `token` and load the socket's identity (two queries)."""
+    return identity_for(*user_from_token(token))
+
+
+def identity_for(user, exp) -> Identity:
+    """The identity of a verified token's user (one query: the user's teams)."""
     from accounts.models import UserRole
 
-    user, exp = user_from_token(token)
     teams = UserRole.objects.filter(user_id=user.pk, team_id__isnull=False).values_list("team_id", flat=True)
     return Identity(
         user_id=str(user.pk), is_superuser=bool(user.is_superuser), team_ids={str(t) for t in teams},

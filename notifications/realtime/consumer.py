@@ -4,6 +4,11 @@ A raw ASGI application (no channel layer: changes come from the per-process disp
 from per-socket `group_send`, which measured 6-9x slower). Handles auth at the upgrade,
 `phx_join` with `postgres_changes` bindings, heartbeats, `access_token` refresh, `phx_leave`,
 "unmatched topic", token expiry and idle close. See docs in README "Realtime".
+
+Authorization never goes stale: every `phx_join` and every `access_token` verifies its token
+(the one it carries, or the socket's) again: signature, expiry and an active user. A user found
+deactivated, here or through a `users` change on the bus, loses every channel and the socket
+closes with `protocol.CLOSE_UNAUTHORIZED` (4001); reconnecting is refused at the upgrade.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from notifications.realtime import protocol
-from notifications.realtime.auth import AuthError, Identity, identity_from_token
+from notifications.realtime.auth import (
+    AuthError, Identity, InactiveUser, identity_for, identity_from_token, user_from_token,
+)
 from notifications.realtime.changes import SCHEMA, column_types
 from notifications.realtime.direct_write import OutgoingFrame, writer_for
 from notifications.realtime.dispatcher import get_dispatcher
@@ -158,7 +165,7 @@ class RealtimeConsumer:
             self.identity = await database_sync_to_async(identity_from_token)(self.token)
         except AuthError as exc:
             log.info("realtime: upgrade refused: %s", exc)
-            await self._send({"type": "websocket.close", "code": 4001})  # before accept → HTTP 403
+            await self._send({"type": "websocket.close", "code": protocol.CLOSE_UNAUTHORIZED})  # → HTTP 403
             return
         except (OperationalError, InterfaceError) as exc:
             # Database down (README "Hardening"): not an auth failure. 4503 mirrors HTTP 503 (daphne
@@ -194,7 +201,7 @@ class RealtimeConsumer:
                 await self.close_all_channels("Token has expired")
                 continue
             kind = message["type"]
-            if kind == "websocket.disconnect":
+            if kind == "websocket.disconnect" or self.closed:
                 return
             if kind != "websocket.receive":
                 continue
@@ -215,6 +222,8 @@ class RealtimeConsumer:
                 await self._send({"type": "websocket.close", "code": protocol.CLOSE_UNREADABLE_FRAME})
                 return
             await self._handle(frame)
+            if self.closed:  # closed by the server (deactivated user): nothing more is read
+                return
 
     def _token_expires_in(self) -> float | None:
         if self.identity is None or self.identity.expires_at is None:
@@ -264,17 +273,12 @@ class RealtimeConsumer:
             reason = "a topic is required: realtime:<name>" if topic == TOPIC_PREFIX else f"unknown topic {topic!r}"
             await self.send_text(protocol.reply(self.vsn, frame, "error", {"reason": reason}))
             return
-        token = frame.payload.get("access_token")
-        expires = self._token_expires_in()
-        if not token and expires is not None and expires <= 0:
-            await self.send_text(protocol.reply(self.vsn, frame, "error", {"reason": "Token has expired"}))
-            return
-        if token and token != self.token:
-            try:
-                await self._adopt_token(token)
-            except AuthError as exc:
+        try:  # the join's token, or the socket's: checked again, every time
+            await self._verify_token(frame.payload.get("access_token") or self.token)
+        except AuthError as exc:
+            if not await self._closed_for(exc):
                 await self.send_text(protocol.reply(self.vsn, frame, "error", {"reason": f"invalid access token: {exc}"}))
-                return
+            return
         config = frame.payload.get("config")
         entries = config.get("postgres_changes") if isinstance(config, dict) else None
         if not isinstance(entries, list):
@@ -324,22 +328,46 @@ class RealtimeConsumer:
         await self._frame(channel.join_ref, channel.join_ref, channel.topic, "phx_close", {})
 
     async def _refresh_token(self, frame: protocol.Frame, channel: Channel) -> None:
-        token = frame.payload.get("access_token")
         try:
-            await self._adopt_token(token)
+            await self._verify_token(frame.payload.get("access_token"))
         except AuthError as exc:
+            if await self._closed_for(exc):
+                return
             await self._system(channel, "error", f"Invalid token: {exc}", extension="system")
             self._drop(channel)
             await self._frame(channel.join_ref, channel.join_ref, channel.topic, "phx_close", {})
 
-    async def _adopt_token(self, token) -> None:
+    async def _verify_token(self, token) -> None:
+        """Signature, expiry and an active user (one query); the socket adopts the token. A
+        token of another user makes the socket that user's (its teams loaded)."""
         if not isinstance(token, str):
             raise AuthError("access_token must be a string")
-        identity = await database_sync_to_async(identity_from_token)(token)
-        old_user = self.identity.user_id
-        self.identity, self.token = identity, token
-        if identity.user_id != old_user:
+        user, exp = await database_sync_to_async(user_from_token)(token)
+        if str(user.pk) != self.identity.user_id:
+            identity = await database_sync_to_async(identity_for)(user, exp)
+            old_user = self.identity.user_id
+            self.identity, self.token = identity, token
             self.dispatcher.change_user(self, old_user)
+            return
+        # Same user: team ids stay as the bus keeps them; only what the token and row say changes.
+        self.identity.is_superuser = bool(user.is_superuser)
+        self.identity.expires_at = float(exp) if exp is not None else None
+        self.token = token
+
+    async def _closed_for(self, error: AuthError) -> bool:
+        """Close the socket when `error` says its own user is no longer active."""
+        if isinstance(error, InactiveUser) and error.user_id == self.identity.user_id:
+            await self.close_for_inactive_user()
+            return True
+        return False
+
+    async def close_for_inactive_user(self) -> None:
+        """Every channel closed with the reason, then the socket (CLOSE_UNAUTHORIZED)."""
+        if self.closed:
+            return
+        await self.close_all_channels("user is no longer active")
+        self.closed = True
+        await self._send({"type": "websocket.close", "code": protocol.CLOSE_UNAUTHORIZED})
 
     async def close_all_channels(self, reason: str) -> None:
         """System error then phx_close on every channel (expired token, deactivated user)."""

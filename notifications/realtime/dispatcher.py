@@ -202,7 +202,7 @@ class Dispatcher:
         for socket in sockets:
             socket.identity.is_superuser = auth["is_superuser"]
             if not auth["is_active"]:
-                await socket.close_all_channels("user is no longer active")
+                await socket.close_for_inactive_user()
 
 
 class _Variant:

@@ -24,6 +24,9 @@ DEFAULT_VSN = VSN_1
 CLOSE_BINARY_FRAME = 4003
 CLOSE_UNREADABLE_FRAME = 4007
 CLOSE_FRAME_TOO_BIG = 4009
+# Not (or no longer) authorized: the upgrade refused (before accept, daphne answers HTTP 403),
+# or the socket's user was deactivated or deleted (after accept: the close frame's code).
+CLOSE_UNAUTHORIZED = 4001
 
 
 class ProtocolError(ValueError):

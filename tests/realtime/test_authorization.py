@@ -219,7 +219,7 @@ def test_bulk_path_publishes_each_row(team_setup):
     run(scenario)
 
 
-def test_inactive_user_loses_channels():
+def test_inactive_user_loses_channels_and_the_socket():
     user = factories.UserFactory()
 
     async def scenario():
@@ -233,6 +233,8 @@ def test_inactive_user_loses_channels():
         system = await client.recv()
         assert system[3] == "system" and system[4]["status"] == "error"
         assert (await client.recv())[3] == "phx_close"
+        # ...and the socket itself closes (issue 12, point 3)
+        assert await client.comm.receive_output(3) == {"type": "websocket.close", "code": 4001}
         await client.close()
 
     run(scenario)

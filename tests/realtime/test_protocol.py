@@ -176,20 +176,8 @@ def test_access_token_refresh_invalid_sends_system_error_then_phx_close(vsn, tok
     run(scenario)
 
 
-@pytest.mark.parametrize("vsn", VSNS)
-def test_token_expiring_during_the_session_closes_its_channels(vsn):
-    user = factories.UserFactory()
-
-    async def scenario():
-        client = Client(token_for(user, lifetime=timedelta(seconds=1)), vsn)
-        await client.connect()
-        await client.join("agent-changes", [agent_binding(user.pk)])
-        system = await client.recv(timeout=4)
-        assert system[3] == "system" and "expired" in system[4]["message"]
-        assert (await client.recv())[3] == "phx_close"
-        await client.close()
-
-    run(scenario)
+# A token expiring during the session closes its channels: tests/realtime/test_reauthorization.py,
+# by the server's clock (a 1-second token here raced the connect on a loaded machine).
 
 
 @pytest.mark.parametrize("vsn", VSNS)
