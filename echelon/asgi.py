@@ -2,10 +2,16 @@
 
 import os
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "echelon.settings")
 django_asgi_app = get_asgi_application()
+if not settings.DATABASE_POOL:
+    # Under ASGI Django's connections belong to each request's context: a persistent one is left
+    # behind when the request ends (until garbage collection) and PostgreSQL runs out of
+    # connections (issue 12). Without the pool, a connection lives as long as its request.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
 from django.urls import path  # noqa: E402

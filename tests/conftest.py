@@ -6,9 +6,16 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from tests import factories
+
+# The test process itself connects without the psycopg pool: the concurrency tests hold 30-50
+# connections at once from threads on purpose, which a bounded pool would queue (and time out).
+# Servers the tests start run the default (pooled) mode. Done before the first connection.
+settings.DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
+settings.DATABASES["default"]["CONN_MAX_AGE"] = 60
 
 
 def pytest_collection_modifyitems(config, items):

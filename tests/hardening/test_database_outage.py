@@ -8,8 +8,8 @@ The server runs on a dedicated embedded PostgreSQL cluster that the test stops a
 - the metering flusher thread survives: every request, including the 503s, ends up in
   `api_usage` once the database is back (N requests → N rows after a graceful stop).
 
-Both connection modes are covered: persistent connections with health checks (the default) and
-the psycopg pool (`DATABASE_POOL=1`).
+Both connection modes are covered: the psycopg pool (the default) and connections without a pool
+(`DATABASE_POOL=0`, health-checked).
 """
 
 from __future__ import annotations
@@ -87,8 +87,7 @@ def usage_rows(postgres: DedicatedPostgres) -> dict[int, int]:
 @pytest.mark.parametrize("pool", [False, True], ids=["persistent-connections", "psycopg-pool"])
 def test_requests_fail_with_503_during_the_outage_and_succeed_after(postgres, pool):
     env = {"DATABASE_URL": postgres.url, "ECHELON_METERING_FLUSH_SECONDS": "0.2", "LOG_LEVEL": "WARNING"}
-    if pool:
-        env |= {"DATABASE_POOL": "1", "DATABASE_POOL_TIMEOUT": "2"}
+    env |= {"DATABASE_POOL": "1", "DATABASE_POOL_TIMEOUT": "2"} if pool else {"DATABASE_POOL": "0"}
     server = DaphneServer(**env)
     sent: list[int] = []
 
