@@ -49,6 +49,7 @@ http {{
         keepalive 64;
     }}
     upstream echelon_websockets {{
+        least_conn;
 {ws_servers}
     }}
     map $http_upgrade $connection_upgrade {{

@@ -59,6 +59,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--http-workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "0")) or 2 * cores(),
                         help="gunicorn sync workers (WEB_CONCURRENCY; default 2 per core)")
+    parser.add_argument("--websocket-processes", type=int,
+                        default=int(os.environ.get("WEBSOCKET_PROCESSES", "0")) or cores(),
+                        help="daphne processes for /realtime/ (WEBSOCKET_PROCESSES; default 1 per core)")
     parser.add_argument("--metrics-port", type=int, default=int(os.environ.get("METRICS_PORT", "-1")),
                         help="127.0.0.1 listener for /metrics (METRICS_PORT; default PORT+1, 0: none)")
     parser.add_argument("--run-dir", default=os.environ.get("ECHELON_RUN_DIR", str(PROJECT_ROOT / ".data" / "serve")))
@@ -161,7 +164,7 @@ class Topology:
         return f"unix://{sock}"
 
     def connection_budget(self) -> dict[str, int]:
-        return {"http": self.args.http_workers * HTTP_POOL_MAX, "websockets": WS_POOL_MAX}
+        return {"http": self.args.http_workers * HTTP_POOL_MAX, "websockets": self.args.websocket_processes * WS_POOL_MAX}
 
     def check_connection_budget(self) -> None:
         """Refuse to start when the pools together could exceed PostgreSQL's max_connections."""
@@ -176,7 +179,8 @@ class Topology:
         budget = sum(self.connection_budget().values())
         room = limit - reserved - (used - 1)
         print(f"serve: PostgreSQL connections at most {budget} ({self.args.http_workers} HTTP workers x "
-              f"{HTTP_POOL_MAX} + 1 websocket process x {WS_POOL_MAX}); max_connections {limit}, "
+              f"{HTTP_POOL_MAX} + {self.args.websocket_processes} websocket processes x {WS_POOL_MAX}); "
+              f"max_connections {limit}, "
               f"{used - 1} in use elsewhere", flush=True)
         if budget > room:
             raise SystemExit(f"serve: {budget} connections would exceed what PostgreSQL has left ({room}); "
@@ -184,12 +188,15 @@ class Topology:
 
     # --- processes --------------------------------------------------------------------------------
     def start(self) -> None:
-        http_port, ws_port = free_port(), free_port()
+        http_port = free_port()
+        ws_ports = [free_port() for _ in range(self.args.websocket_processes)]
         http_env = dict(self.env, DATABASE_POOL="1", DATABASE_POOL_MAX=str(HTTP_POOL_MAX))
         ws_env = dict(self.env, DATABASE_POOL="1", DATABASE_POOL_MAX=str(WS_POOL_MAX))
-        self.children["websockets"] = Child("websockets", [
-            sys.executable, "-m", "echelon.serving.websockets", "--port", str(ws_port),
-            "--due-interval", str(self.args.due_interval)], ws_env)
+        for index, port in enumerate(ws_ports):  # each holds one Redis subscription (README "Realtime")
+            due = self.args.due_interval if index == 0 else 0  # one due-deployment runner per topology
+            self.children[self.ws_name(index)] = Child(self.ws_name(index), [
+                sys.executable, "-m", "echelon.serving.websockets", "--port", str(port), "--due-interval", str(due)],
+                ws_env)
         self.children["http"] = Child("http", [
             sys.executable, "-m", "gunicorn", "-c", "python:echelon.serving.gunicorn_conf",
             "--bind", f"127.0.0.1:{http_port}", "--workers", str(self.args.http_workers),
@@ -198,18 +205,23 @@ class Topology:
         static_root = Path(self.env.get("STATIC_ROOT") or PROJECT_ROOT / ".data" / "static")
         conf.write_text(nginx_config(
             run=self.run_dir, listen=f"{self.args.host}:{self.args.port}", http_ports=[http_port],
-            ws_ports=[ws_port], static_root=static_root, metrics_port=self.args.metrics_port,
+            ws_ports=ws_ports, static_root=static_root, metrics_port=self.args.metrics_port,
             metrics_public=self.env.get("ECHELON_METRICS_PUBLIC", "") in ("1", "true", "yes", "on"),
             as_root=os.geteuid() == 0, access_log="/dev/stdout" if self.args.access_log else "off"))
         # SIGQUIT: nginx's graceful stop
         self.children["front"] = Child("front", [NGINX, "-p", str(self.run_dir), "-c", str(conf), "-e", "stderr",
                                                  "-g", "daemon off;"], self.env, stop_signal=signal.SIGQUIT)
-        for name in ("websockets", "http"):
-            self.children[name].start()
-        for name, port in (("websockets", ws_port), ("http", http_port)):
+        for child in self.children.values():
+            if child.process is None and child.name != "front":
+                child.start()
+        for name, port in [(self.ws_name(i), p) for i, p in enumerate(ws_ports)] + [("http", http_port)]:
             self.wait_listening(name, port)
         self.children["front"].start()
         self.wait_ready()
+
+    @staticmethod
+    def ws_name(index: int) -> str:
+        return f"websockets-{index + 1}"
 
     def wait_listening(self, name: str, port: int, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
@@ -278,13 +290,13 @@ class Topology:
         """Stop in order; → 0 when every process ended cleanly."""
         print("serve: stopping (websockets drain with close code 4012, requests in progress finish)", flush=True)
         codes = {}
-        front, ws, http, redis = (self.children.get(n) for n in ("front", "websockets", "http", "redis"))
-        for child in (ws, front):  # at once: sockets are told to reconnect while nginx stops accepting
-            if child is not None:
-                child.signal()
-        for child in (ws, front):
-            if child is not None:
-                codes[child.name] = child.wait(30)
+        front, http, redis = (self.children.get(n) for n in ("front", "http", "redis"))
+        sockets = [c for name, c in self.children.items() if name.startswith("websockets-")]
+        first = [c for c in (*sockets, front) if c is not None]
+        for child in first:  # at once: sockets are told to reconnect while nginx stops accepting
+            child.signal()
+        for child in first:
+            codes[child.name] = child.wait(30)
         if http is not None:
             http.signal()
             codes["http"] = http.wait(40)

@@ -7,14 +7,8 @@ SIGTERM drains: the socket is closed with 4012 and every process exits cleanly.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,64 +16,17 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from bench.servers import PROJECT_ROOT, free_port
+from bench.servers import TopologyServer
 from tests import factories
-from tests.monitoring.servers import bearer, database_url_for_tests
+from tests.monitoring.servers import database_url_for_tests
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "topology-Passw0rd-17"
 
 
-class Topology:
-    """`python -m echelon.serving` in a private run directory on the test database."""
-
-    def __init__(self) -> None:
-        self.port, self.metrics_port = free_port(), free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.run_dir = Path(tempfile.mkdtemp(prefix="echelon-serve-"))
-        env = dict(os.environ, DATABASE_URL=database_url_for_tests(), PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING")
-        env.pop("REDIS_URL", None)  # the topology starts its private Redis
-        self.log = open(self.run_dir / "serve.log", "w+")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "echelon.serving", "--port", str(self.port), "--metrics-port",
-             str(self.metrics_port), "--http-workers", "2", "--no-demo", "--due-interval", "0",
-             "--run-dir", str(self.run_dir)],
-            cwd=PROJECT_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 180
-        while "Ctrl-C stops everything" not in self.output():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                raise AssertionError(f"the topology did not start:\n{self.output()}")
-            time.sleep(0.2)
-
-    def output(self) -> str:
-        return (self.run_dir / "serve.log").read_text()
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(120)
-
-    def kill(self) -> None:
-        """Stop it whatever state the test left it in (its children run in sessions of their own,
-        so the supervisor must stop them: SIGTERM first)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(90)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        for pid_file in [self.run_dir / "nginx.pid"]:
-            if pid_file.exists():
-                try:
-                    os.kill(int(pid_file.read_text()), signal.SIGKILL)
-                except (ProcessLookupError, ValueError):
-                    pass
-
-
 @pytest.fixture
 def topology():
-    started = Topology()
+    started = TopologyServer(DATABASE_URL=database_url_for_tests(), LOG_LEVEL="WARNING")
     try:
         yield started
     finally:
@@ -149,4 +96,5 @@ def test_one_origin_serves_pages_rest_admin_and_websockets_and_stops_gracefully(
                     ws.recv(timeout=60)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4012, closed.value
     assert topology.process.wait(120) == 0, topology.output()
+    assert "websockets: draining 1 socket(s) with close code 4012" in topology.output()
     assert "Traceback" not in topology.output(), topology.output()
