@@ -127,6 +127,8 @@ class Topology:
         self.env.setdefault("DEBUG", "0")  # production behaviour: no query log, static files by nginx
         self.env["PROMETHEUS_MULTIPROC_DIR"] = str(self.run_dir / "metrics")
         self.env["PYTHONUNBUFFERED"] = "1"
+        # nginx is the one proxy in front: client addresses come from its X-Forwarded-For (issue 12)
+        self.env.setdefault("ECHELON_TRUSTED_PROXIES", "127.0.0.1")
         if not self.env.get("REDIS_URL"):
             self.env["REDIS_URL"] = self.start_private_redis()
         self.check_connection_budget()
