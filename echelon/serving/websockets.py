@@ -103,7 +103,7 @@ def main(argv: list[str]) -> int:
         runner.start()
     endpoints = build_endpoint_description_strings(host=args.host, port=args.port)
     try:
-        cli.run(["-v", "1", "--proxy-headers", *sum((["-e", e] for e in endpoints), []), "echelon.asgi:application"])
+        cli.run(["-v", "0", "--proxy-headers", *sum((["-e", e] for e in endpoints), []), "echelon.asgi:application"])
     finally:
         if runner is not None:
             runner.stop()
