@@ -73,12 +73,14 @@ class DaphneServer:
 class TopologyServer:
     """`make serve`'s topology (`python -m echelon.serving`) in a private run directory.
 
+    Process counts default to the topology's own (2 HTTP workers and 1 websocket process per core).
     `env` is added to the environment (DATABASE_URL, REDIS_URL, DJANGO_SETTINGS_MODULE, …); without
     REDIS_URL the topology starts its own Redis. `stop()` sends SIGTERM (the graceful drain) and
     returns the exit status; `kill()` stops it whatever state it is in.
     """
 
-    def __init__(self, *, http_workers: int = 2, websocket_processes: int = 1, args: tuple = (), **env: str):
+    def __init__(self, *, http_workers: int | None = None, websocket_processes: int | None = None, args: tuple = (),
+                 **env: str):
         self.port, self.metrics_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.run_dir = Path(tempfile.mkdtemp(prefix="echelon-serve-"))
@@ -88,8 +90,9 @@ class TopologyServer:
         self.log = open(self.run_dir / "serve.log", "w+")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "echelon.serving", "--port", str(self.port), "--metrics-port", str(self.metrics_port),
-             "--http-workers", str(http_workers), "--websocket-processes", str(websocket_processes), "--no-demo",
-             "--due-interval", "0", "--run-dir", str(self.run_dir), *args],
+             *(["--http-workers", str(http_workers)] if http_workers else []),
+             *(["--websocket-processes", str(websocket_processes)] if websocket_processes else []),
+             "--no-demo", "--due-interval", "0", "--run-dir", str(self.run_dir), *args],
             cwd=PROJECT_ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 180
         while "Ctrl-C stops everything" not in self.output():

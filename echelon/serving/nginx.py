@@ -43,6 +43,7 @@ http {{
     keepalive_timeout 65s;
     keepalive_requests 10000;
     client_max_body_size {max_body};
+    client_body_buffer_size 1m;  # most API bodies stay in memory
 
     upstream echelon_http {{
 {http_servers}

@@ -118,6 +118,7 @@ class Topology:
     # --- preparation -------------------------------------------------------------------------------
     def prepare(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir.chmod(0o755)  # nginx's workers (nobody when run as root) write request bodies below it
         for sub in ("tmp", "metrics"):
             shutil.rmtree(self.run_dir / sub, ignore_errors=True)
             (self.run_dir / sub).mkdir()

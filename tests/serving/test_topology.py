@@ -26,7 +26,8 @@ PASSWORD = "topology-Passw0rd-17"
 
 @pytest.fixture
 def topology():
-    started = TopologyServer(DATABASE_URL=database_url_for_tests(), LOG_LEVEL="WARNING")
+    started = TopologyServer(DATABASE_URL=database_url_for_tests(), LOG_LEVEL="WARNING", http_workers=2,
+                             websocket_processes=1)
     try:
         yield started
     finally:
