@@ -125,9 +125,9 @@ class TopologyServer:
                 self.process.kill()
                 self.process.wait(10)
         pid_file = self.run_dir / "nginx.pid"
-        if pid_file.exists():
+        if pid_file.exists():  # SIGTERM: nginx's fast stop takes its workers along (SIGKILL would orphan them)
             try:
-                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+                os.kill(int(pid_file.read_text()), signal.SIGTERM)
             except (ProcessLookupError, ValueError):
                 pass
         self.log.close()
