@@ -1,18 +1,30 @@
 # Echelon: `make run` serves the app, `make test` runs the whole test suite. Both set up
 # everything they need on a fresh machine (virtualenv, packages, embedded PostgreSQL).
+# `make serve` runs the production topology (docs/deployment.md).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 NODE_STAMP := node_modules/.installed
 WITH_DB := $(PY) -m echelon.embedded_pg --
+PIP := $(PY) -m pip install --disable-pip-version-check --progress-bar on
+PORT ?= 8000
 
-.PHONY: run test bench load install audit clean fuzz
+.PHONY: run serve test bench load install audit clean fuzz
 
+# Serving needs requirements.txt only; pip prints each package as it goes (progress on a TTY).
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@echo "Installing the runtime packages (requirements.txt) into $(VENV) ..."
+	$(PIP) -r requirements.txt
 	touch $(STAMP)
+
+# Tests, benchmarks and fuzzing add requirements-dev.txt.
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	@echo "Installing the development packages (requirements-dev.txt) ..."
+	$(PIP) -r requirements-dev.txt
+	touch $(DEV_STAMP)
 
 # Node packages of the realtime end-to-end test (the real @supabase/realtime-js client).
 $(NODE_STAMP): package.json package-lock.json
@@ -20,12 +32,12 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
 
-install: $(STAMP) $(NODE_STAMP)
+install: $(DEV_STAMP) $(NODE_STAMP)
 
 # Known vulnerabilities of every pin in requirements.txt (README, "Dependency audit"). CI runs it
 # after `make test`; a reviewed finding that does not apply goes in .ci/audit-ignore.txt with why.
 audit: $(STAMP)
-	$(PY) .ci/audit.py requirements.txt
+	$(PY) .ci/audit.py requirements.txt requirements-dev.txt
 
 # Headless Chromium for the browser tests (tests/web): Debian's package, installed only when missing.
 CHROMIUM := /usr/bin/chromium
@@ -40,26 +52,39 @@ FAKETIME := $(if $(FAKETIME_LIB),$(FAKETIME_LIB),install-faketime)
 install-faketime:
 	apt-get update && apt-get install -y libfaketime
 
+# The front of the production topology (make serve, its test and benchmarks): Debian's nginx, and
+# Debian's redis-server for the topology's private Redis; installed only when missing.
+NGINX := /usr/sbin/nginx
+REDIS_SERVER := /usr/bin/redis-server
+$(NGINX):
+	apt-get update && apt-get install -y nginx
+$(REDIS_SERVER):
+	apt-get update && apt-get install -y redis-server
+
 run: $(STAMP)
 	$(WITH_DB) $(PY) manage.py serve $(RUN_ARGS)
 
-test: $(STAMP) $(NODE_STAMP) $(CHROMIUM) $(FAKETIME)
+# Production topology in the foreground on PORT: nginx, gunicorn workers, daphne, Redis.
+serve: $(STAMP) $(NGINX) $(REDIS_SERVER)
+	$(WITH_DB) $(PY) -m echelon.serving --port $(PORT) $(SERVE_ARGS)
+
+test: $(DEV_STAMP) $(NODE_STAMP) $(CHROMIUM) $(NGINX) $(REDIS_SERVER) $(FAKETIME)
 	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
 
 # Release check (README "Hardening: bad input"): the fuzzers of tests/hardening with many more,
 # randomized examples (CI runs the same tests bounded and derandomized in `make test`).
 FUZZ_EXAMPLES ?= 100
 FUZZ_HOOK_EXAMPLES ?= 2000
-fuzz: $(STAMP)
+fuzz: $(DEV_STAMP)
 	ECHELON_FUZZ_RANDOM=1 ECHELON_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ECHELON_FUZZ_HOOK_EXAMPLES=$(FUZZ_HOOK_EXAMPLES) \
 		$(WITH_DB) $(PY) -m pytest tests/hardening/test_openapi_fuzz.py tests/hardening/test_hook_fuzz.py \
 		tests/hardening/test_websocket_fuzz.py --timeout=0 $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(DEV_STAMP) $(NGINX)
 	$(WITH_DB) $(PY) -m bench $(BENCH_ARGS)
 
 # Mixed load against one server (default 10 minutes, 500 sockets; README "Hardening").
-load: $(STAMP)
+load: $(DEV_STAMP) $(NGINX)
 	$(WITH_DB) $(PY) -m bench.load $(LOAD_ARGS)
 
 clean:

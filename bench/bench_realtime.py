@@ -120,6 +120,7 @@ def _use_bench_database() -> str:
         if cursor.fetchone() is None:
             cursor.execute(f'CREATE DATABASE "{name}"')
     connection.close()
+    connection.close_pool()  # the pool (default since issue 12) keeps the database it was opened on
     settings.DATABASES["default"]["NAME"] = name
     call_command("migrate", interactive=False, verbosity=0)
     from echelon.policy import registered_models
@@ -363,6 +364,7 @@ def run() -> list[dict]:
         for child in reversed(children):
             child.stop()
         connection.close()
+        connection.close_pool()
         settings.DATABASES["default"]["NAME"] = original_db
         settings.REDIS_URL = original_redis
         if redis_owned:

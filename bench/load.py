@@ -1,8 +1,10 @@
 """Bounded mixed load against one Echelon server: `python -m bench.load [--seconds 600]`
 (`make load`, README "Hardening").
 
-One daphne process (the server under test) on the bench database, 127.0.0.1 only. At fixed
-rates, for `--seconds`:
+The server under test, on the bench database, 127.0.0.1 only: `make serve`'s topology (nginx,
+gunicorn workers, daphne, Redis; `--server topology`, the default) or one daphne process
+(`--server daphne`, what `make run` serves). At fixed rates (the defaults are 4x those of the
+first version of this load: issue 17), for `--seconds`:
 - REST reads: agent list pages, the dashboard, unread counts (random users);
 - REST writes: PATCH of an agent's description by its owner (each one must be pushed);
 - metric ingestion: `POST /api/v1/agent-metrics/bulk/` of `--metric-rows` rows;
@@ -13,7 +15,7 @@ server's row policy decides what each one gets.
 
 Reports per kind throughput and p50/p99, errors (any unexpected status or failure), lost pushes
 (an acknowledged write that a socket allowed to read the agent did not receive), unauthorized
-pushes, and the server's resident memory: growth after warm-up (the first 20 %, at least 30 s)
+pushes, and the server's resident memory (summed over the topology's processes): growth after warm-up (the first 20 %, at least 30 s)
 must stay ≤ 10 % (checked for runs of 120 s or more; shorter runs report it). Exit status 0
 when every check passes. Prints one JSON line (prefix `LOAD-RESULT `) for tests.
 """
@@ -44,11 +46,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=600, help="load duration (default 600)")
     parser.add_argument("--sockets", type=int, default=500, help="open websockets (default 500)")
-    parser.add_argument("--read-rate", type=float, default=20, help="REST reads per second (20)")
-    parser.add_argument("--write-rate", type=float, default=4, help="agent PATCHes per second (4)")
-    parser.add_argument("--metric-rate", type=float, default=1, help="bulk metric requests per second (1)")
+    parser.add_argument("--server", choices=("topology", "daphne"), default="topology",
+                        help="make serve's topology (default) or one daphne process")
+    parser.add_argument("--read-rate", type=float, default=80, help="REST reads per second (80)")
+    parser.add_argument("--write-rate", type=float, default=16, help="agent PATCHes per second (16)")
+    parser.add_argument("--metric-rate", type=float, default=4, help="bulk metric requests per second (4)")
     parser.add_argument("--metric-rows", type=int, default=100, help="rows per bulk metric request (100)")
-    parser.add_argument("--callback-rate", type=float, default=4, help="n8n callbacks per second (4)")
+    parser.add_argument("--callback-rate", type=float, default=16, help="n8n callbacks per second (16)")
     return parser.parse_args(argv)
 
 
@@ -207,12 +211,18 @@ async def drive(base_url: str, data: dict, args, writes: list) -> tuple[dict[str
         return kinds, time.monotonic() - started
 
 
-async def sample_memory(pid: int, samples: list, stop: asyncio.Event) -> None:
+async def sample_memory(pids, samples: list, stop: asyncio.Event) -> None:
+    """RSS summed over `pids()` (the server's processes) every 5 s."""
     import psutil
 
-    process = psutil.Process(pid)
     while not stop.is_set():
-        samples.append((time.monotonic(), process.memory_info().rss))
+        total = 0
+        for pid in pids():
+            try:
+                total += psutil.Process(pid).memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        samples.append((time.monotonic(), total))
         try:
             await asyncio.wait_for(stop.wait(), 5)
         except TimeoutError:
@@ -243,13 +253,19 @@ def main(argv: list[str]) -> int:
     django.setup()
     from django.core.management import call_command
 
-    from bench.servers import PROJECT_ROOT, DaphneServer
+    from bench.servers import PROJECT_ROOT, DaphneServer, TopologyServer
 
     call_command("migrate", verbosity=0)
     print(f"load: preparing data and a server; {args.sockets} sockets, {args.seconds:.0f} s", flush=True)
     data = make_data(args.sockets)
-    server = DaphneServer(DATABASE_URL=bench_url, DATABASE_POOL="1", ECHELON_RATE_LIMITS=NO_LIMITS,
-                          LOG_LEVEL="WARNING", JWT_ACCESS_MINUTES=os.environ["JWT_ACCESS_MINUTES"])
+    server_env = {"DATABASE_URL": bench_url, "ECHELON_RATE_LIMITS": NO_LIMITS, "LOG_LEVEL": "WARNING",
+                  "JWT_ACCESS_MINUTES": os.environ["JWT_ACCESS_MINUTES"]}
+    if args.server == "topology":
+        server = TopologyServer(**server_env)
+        server_pids = server.pids
+    else:
+        server = DaphneServer(**server_env)
+        server_pids = lambda: [server.process.pid]  # noqa: E731
     spec_file = tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False)
     spec_file.write(json.dumps({"url": server.url.replace("http://", "ws://") + "/realtime/v1/websocket",
                                 "sockets": data["sockets"], "user_teams": data["user_teams"],
@@ -265,7 +281,7 @@ def main(argv: list[str]) -> int:
 
         async def run_all():
             samples, stop = [], asyncio.Event()
-            sampler = asyncio.create_task(sample_memory(server.process.pid, samples, stop))
+            sampler = asyncio.create_task(sample_memory(server_pids, samples, stop))
             started = time.monotonic()
             kinds, elapsed = await drive(server.url, data, args, writes)
             await asyncio.sleep(5)  # the last pushes
@@ -315,7 +331,8 @@ def print_report(args, elapsed, summaries, pushes, memory, checks) -> None:
     def ms(value):
         return "-" if value is None else f"{value:.1f}"
 
-    print(f"\nMixed load: {elapsed:.0f} s, {args.sockets} sockets, one daphne process, 127.0.0.1")
+    server = "make serve's topology" if args.server == "topology" else "one daphne process"
+    print(f"\nMixed load: {elapsed:.0f} s, {args.sockets} sockets, {server}, 127.0.0.1")
     print(f"{'kind':<10} {'requests':>9} {'errors':>7} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8}")
     for name, s in summaries.items():
         print(f"{name:<10} {s['requests']:>9} {s['errors']:>7} {s['per_second']:>8.1f} {ms(s['p50_ms']):>8} "

@@ -68,3 +68,66 @@ class DaphneServer:
             self.process.kill()
             self.process.wait(10)
         self.log.close()
+
+
+class TopologyServer:
+    """`make serve`'s topology (`python -m echelon.serving`) in a private run directory.
+
+    Process counts default to the topology's own (2 HTTP workers and 1 websocket process per core).
+    `env` is added to the environment (DATABASE_URL, REDIS_URL, DJANGO_SETTINGS_MODULE, …); without
+    REDIS_URL the topology starts its own Redis. `stop()` sends SIGTERM (the graceful drain) and
+    returns the exit status; `kill()` stops it whatever state it is in.
+    """
+
+    def __init__(self, *, http_workers: int | None = None, websocket_processes: int | None = None, args: tuple = (),
+                 **env: str):
+        self.port, self.metrics_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.run_dir = Path(tempfile.mkdtemp(prefix="echelon-serve-"))
+        environment = dict(os.environ, PYTHONUNBUFFERED="1", **env)
+        if "REDIS_URL" not in env:
+            environment.pop("REDIS_URL", None)  # the topology starts its private Redis
+        self.log = open(self.run_dir / "serve.log", "w+")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "echelon.serving", "--port", str(self.port), "--metrics-port", str(self.metrics_port),
+             *(["--http-workers", str(http_workers)] if http_workers else []),
+             *(["--websocket-processes", str(websocket_processes)] if websocket_processes else []),
+             "--no-demo", "--due-interval", "0", "--run-dir", str(self.run_dir), *args],
+            cwd=PROJECT_ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 180
+        while "Ctrl-C stops everything" not in self.output():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                raise AssertionError(f"the topology did not start:\n{self.output()}")
+            time.sleep(0.2)
+
+    def output(self) -> str:
+        return (self.run_dir / "serve.log").read_text()
+
+    def pids(self) -> list[int]:
+        """The supervisor and every process below it (for RSS figures)."""
+        import psutil
+
+        root = psutil.Process(self.process.pid)
+        return [root.pid] + [child.pid for child in root.children(recursive=True)]
+
+    def stop(self, timeout: float = 120) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        """SIGTERM first (the children run in sessions of their own: the supervisor stops them)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(90)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        pid_file = self.run_dir / "nginx.pid"
+        if pid_file.exists():  # SIGTERM: nginx's fast stop takes its workers along (SIGKILL would orphan them)
+            try:
+                os.kill(int(pid_file.read_text()), signal.SIGTERM)
+            except (ProcessLookupError, ValueError):
+                pass
+        self.log.close()

@@ -1,6 +1,7 @@
 """ASGI entry point served by daphne: HTTP through Django, websockets through Channels."""
 
 import os
+import sys
 
 from django.conf import settings
 from django.core.asgi import get_asgi_application
@@ -12,6 +13,11 @@ if not settings.DATABASE_POOL:
     # behind when the request ends (until garbage collection) and PostgreSQL runs out of
     # connections (issue 12). Without the pool, a connection lives as long as its request.
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+from notifications.realtime import direct_write  # noqa: E402
+
+if "daphne.server" in sys.modules and direct_write.enabled():
+    direct_write.check_versions()  # daphne's internals are used for fan-out: verified versions only
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
 from django.urls import path  # noqa: E402

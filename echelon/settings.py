@@ -370,3 +370,12 @@ for _logger in ("django", "django.server"):
 DEFAULT_EXCEPTION_REPORTER_FILTER = "echelon.redaction.RedactingExceptionReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "echelon.redaction.RedactingExceptionReporter"
 
+# --- Production serving (issue 17, docs/deployment.md) --------------------------------------
+# /healthz, /readyz, /metrics and the per-route request metrics: first, before host checks,
+# redirects and sessions (load balancers ask by IP address).
+MIDDLEWARE.insert(0, "echelon.serving.middleware.OpsMiddleware")
+ECHELON_METRICS_PUBLIC = env_bool("ECHELON_METRICS_PUBLIC", False)  # /metrics through the public front
+ECHELON_DRAIN_FILE = os.environ.get("ECHELON_DRAIN_FILE", "")  # while it exists, /readyz answers 503
+# Fan-out frames written directly to daphne's sockets (notifications/realtime/direct_write.py);
+# 0: ASGI sends (no version check; measured 8-26x slower fan-out under daphne).
+REALTIME_DIRECT_WRITE = env_bool("REALTIME_DIRECT_WRITE", True)

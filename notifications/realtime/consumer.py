@@ -376,6 +376,11 @@ class RealtimeConsumer:
             await self._system(channel, "error", reason, extension="system")
             await self._frame(channel.join_ref, channel.join_ref, channel.topic, "phx_close", {})
 
+    async def close(self, code: int) -> None:
+        """Close the socket with `code` (the server's graceful drain: clients reconnect)."""
+        if not self.closed:
+            await self._send({"type": "websocket.close", "code": code})
+
     def _drop(self, channel: Channel) -> None:
         if self.channels.get(channel.topic) is channel:
             del self.channels[channel.topic]

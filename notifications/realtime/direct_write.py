@@ -15,6 +15,12 @@ The fast path is only taken for what it was checked against: daphne's WebSocketP
 the OPEN state over a plain Twisted TCP transport, without permessage-deflate. Otherwise (TLS,
 compression, another server such as uvicorn, Channels' test communicator, a closing socket)
 `writer_for` returns None / the writer returns False, and the caller uses the ASGI `send`.
+
+It stays because the production topology measured it necessary (README "Realtime": ASGI sends
+made daphne's 1,000-socket fan-out 8-26x the floor). Since it relies on daphne's, Twisted's and
+autobahn's internals, a daphne process refuses to start on versions it was not verified on
+(`check_versions`, called by echelon/asgi.py): pin the verified ones, verify the new ones with
+`make bench` and add them to VERIFIED, or set `REALTIME_DIRECT_WRITE=0` (ASGI sends only).
 """
 
 from __future__ import annotations
@@ -26,6 +32,37 @@ from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 _announced = False
+
+# (distribution name → versions this module was measured and tested with)
+VERIFIED = {"daphne": {"4.2.3"}, "Twisted": {"26.10.0"}, "autobahn": {"26.10.2"}}
+
+
+def enabled() -> bool:
+    from django.conf import settings
+
+    return getattr(settings, "REALTIME_DIRECT_WRITE", True)
+
+
+def check_versions() -> None:
+    """Raise ImproperlyConfigured naming every installed version not in VERIFIED."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    unverified = []
+    for name, versions in VERIFIED.items():
+        try:
+            installed = version(name)
+        except PackageNotFoundError:
+            installed = "not installed"
+        if installed not in versions:
+            unverified.append(f"{name} {installed} (verified: {', '.join(sorted(versions))})")
+    if unverified:
+        raise ImproperlyConfigured(
+            "realtime direct write: refusing to start on unverified versions: " + "; ".join(unverified)
+            + ". Install the verified versions (requirements.txt), or set REALTIME_DIRECT_WRITE=0 to use "
+            "ASGI sends (slower fan-out), or verify these with `make bench` and add them to "
+            "notifications/realtime/direct_write.py VERIFIED.")
 
 
 class OutgoingFrame:
@@ -77,6 +114,8 @@ def writer_for(send) -> Callable[[OutgoingFrame], bool] | None:
     """A function writing a frame directly to the socket behind `send` (True when it did),
     or None when `send` is not daphne's websocket send."""
     global _announced
+    if not enabled():
+        return None
     protocol = _daphne_protocol(send)
     if protocol is None:
         return None

@@ -19,6 +19,7 @@ import weakref
 import orjson
 
 from echelon.policy import Audience
+from echelon.serving import metrics
 from notifications.realtime import bus
 
 log = logging.getLogger(__name__)
@@ -92,10 +93,12 @@ class Dispatcher:
     # --- sockets ---------------------------------------------------------------------------------
     def add(self, socket) -> None:
         self.sockets.add(socket)
+        metrics.REALTIME_SOCKETS.set(len(self.sockets))
         self.by_user.setdefault(socket.identity.user_id, set()).add(socket)
 
     def remove(self, socket) -> None:
         self.sockets.discard(socket)
+        metrics.REALTIME_SOCKETS.set(len(self.sockets))
         self._unindex_tables(socket)
         users = self.by_user.get(socket.identity.user_id)
         if users is not None:
@@ -150,6 +153,7 @@ class Dispatcher:
             return
         type_ = message["type"]
         prepared = [_Variant(variant, type_) for variant in variants]
+        delivered = 0
         for socket in targets:
             identity = socket.identity
             for variant in prepared:  # the first variant that admits the socket (most specific first)
@@ -164,12 +168,14 @@ class Dispatcher:
             try:
                 # written at once under daphne (direct_write); other servers get ASGI sends
                 pending = socket.push_change(table, type_, variant.record, variant.data_json, variant.frames)
+                delivered += 1
                 for send in pending:
                     await send
             except Exception:  # a socket closing mid fan-out must not cost the others this change
                 log.debug("realtime: push to a closing socket failed", exc_info=True)
                 for send in pending:
                     send.close()  # the sends not reached (closing an awaited one is a no-op)
+        metrics.REALTIME_DELIVERIES.inc(delivered)
 
     async def _apply_membership(self, data: dict) -> None:
         old, new = data.get("old_record") or {}, data.get("record") or {}

@@ -1,0 +1,2 @@
+"""Production serving (docs/deployment.md): the topology `make serve` runs, and what every
+process exposes to operators — /healthz, /readyz and /metrics."""

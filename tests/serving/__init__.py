@@ -1,0 +1,1 @@
+"""Tests of the production topology (echelon/serving, `make serve`)."""
