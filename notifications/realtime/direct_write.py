@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 _announced = False
 
 # (distribution name → versions this module was measured and tested with)
-VERIFIED = {"daphne": {"4.2.3"}, "Twisted": {"26.10.0"}, "autobahn": {"26.10.2"}}
+VERIFIED = {"daphne": {"4.2.3"}, "Twisted": {"26.10.0"}, "autobahn": {"26.10.2", "26.11.1"}}  # 26.11.1: only handshake header parsing changed (diffed)
 
 
 def enabled() -> bool:

@@ -25,6 +25,10 @@ class Command(BaseCommand):
         if not no_demo:
             call_command("seed_demo", admin_url=f"http://{host}:{port}/admin/")
         self.stdout.write(self.style.SUCCESS(f"Echelon on http://{host}:{port}/  (admin: /admin/, API: /api/docs/)"))
+        from echelon.auth.tokens import anon_key  # at call time: echelon.serving imports this module before django.setup()
+
+        # supabase-js: createClient(url, anon key); `manage.py anon_key` prints it too (docs/supabase.md)
+        self.stdout.write(f"Supabase URL: http://{host}:{port}  anon key: {anon_key()}")
         self.stdout.write("Ctrl-C stops the server and the embedded PostgreSQL.")
         runner = None
         if due_interval > 0:
