@@ -7,6 +7,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 NODE_STAMP := node_modules/.installed
+# The second supabase-js run (tests/realtime/test_supabase_js.py): the newest supabase-js 2.x on
+# Node 22, both from npm into that folder (the `node` package ships the binary; no root).
+NODE22_DIR := tests/supabase/e2e/node22
+NODE22_STAMP := $(NODE22_DIR)/node_modules/.installed
 WITH_DB := $(PY) -m echelon.embedded_pg --
 PIP := $(PY) -m pip install --disable-pip-version-check --progress-bar on
 PORT ?= 8000
@@ -26,13 +30,18 @@ $(DEV_STAMP): $(STAMP) requirements-dev.txt
 	$(PIP) -r requirements-dev.txt
 	touch $(DEV_STAMP)
 
-# Node packages of the realtime end-to-end test (the real @supabase/realtime-js client).
+# Node packages of the end-to-end tests (the real @supabase/realtime-js and supabase-js clients).
 $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm (Node.js 20) is required for the realtime end-to-end test"; exit 1; }
 	npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
 
-install: $(DEV_STAMP) $(NODE_STAMP)
+$(NODE22_STAMP): $(NODE22_DIR)/package.json $(NODE22_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required for the supabase-js end-to-end test"; exit 1; }
+	npm ci --prefix $(NODE22_DIR) --no-audit --no-fund --engine-strict=false
+	touch $(NODE22_STAMP)
+
+install: $(DEV_STAMP) $(NODE_STAMP) $(NODE22_STAMP)
 
 # Known vulnerabilities of every pin in requirements.txt (README, "Dependency audit"). CI runs it
 # after `make test`; a reviewed finding that does not apply goes in .ci/audit-ignore.txt with why.
@@ -68,7 +77,7 @@ run: $(STAMP)
 serve: $(STAMP) $(NGINX) $(REDIS_SERVER)
 	$(WITH_DB) $(PY) -m echelon.serving --port $(PORT) $(SERVE_ARGS)
 
-test: $(DEV_STAMP) $(NODE_STAMP) $(CHROMIUM) $(NGINX) $(REDIS_SERVER) $(FAKETIME)
+test: $(DEV_STAMP) $(NODE_STAMP) $(NODE22_STAMP) $(CHROMIUM) $(NGINX) $(REDIS_SERVER) $(FAKETIME)
 	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
 
 # Release check (README "Hardening: bad input"): the fuzzers of tests/hardening with many more,
@@ -88,4 +97,4 @@ load: $(DEV_STAMP) $(NGINX)
 	$(WITH_DB) $(PY) -m bench.load $(LOAD_ARGS)
 
 clean:
-	rm -rf $(VENV) .data node_modules
+	rm -rf $(VENV) .data node_modules $(NODE22_DIR)/node_modules

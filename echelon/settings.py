@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "notifications",
     "monitoring",
     "web",
+    "supabase_api",  # /auth/v1 and /rest/v1 for supabase-js (docs/supabase.md); above the domain apps
 ]
 
 MIDDLEWARE = [
@@ -193,6 +195,11 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Supabase-compatible APIs (docs/supabase.md): /auth/v1/signup creates accounts only when on;
+# a /rest/v1 read returns at most SUPABASE_REST_MAX_ROWS rows (Supabase's max_rows).
+SUPABASE_AUTH_SIGNUP = env_bool("SUPABASE_AUTH_SIGNUP", False)
+SUPABASE_REST_MAX_ROWS = int(os.environ.get("SUPABASE_REST_MAX_ROWS", "1000"))
 
 # Realtime websockets: idle sockets (no frame, not even a heartbeat) are closed after this.
 REALTIME_IDLE_TIMEOUT = float(os.environ.get("REALTIME_IDLE_TIMEOUT", "60"))
@@ -357,7 +364,11 @@ INSTALLED_APPS.append("corsheaders")
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
                   "corsheaders.middleware.CorsMiddleware")
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
-CORS_URLS_REGEX = r"^/(api|realtime)/"
+CORS_URLS_REGEX = r"^/(api|realtime|rest|auth)/"
+# what supabase-js sends and reads (headers of /rest/v1 and /auth/v1)
+CORS_ALLOW_HEADERS = (*cors_default_headers, "apikey", "prefer", "range", "x-client-info", "x-supabase-api-version",
+                      "accept-profile", "content-profile")
+CORS_EXPOSE_HEADERS = ("content-range", "x-supabase-api-version", "preference-applied", "retry-after")
 CORS_ALLOW_CREDENTIALS = False  # clients send JWTs in the Authorization header, not cookies
 
 # Secrets never logged: every configured handler redacts; Django's own loggers drop the

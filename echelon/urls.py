@@ -19,5 +19,6 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("echelon.api.urls")),
+    path("", include("supabase_api.urls")),  # /auth/v1, /rest/v1 for supabase-js (docs/supabase.md)
     path("", include("web.urls")),  # web pages (README "Web pages"): after the API includes
 ]

@@ -3,16 +3,26 @@
 Access tokens carry `sub` (the user id as a string uuid), `role` = "authenticated" (the
 Supabase convention, so one token serves the API and the socket), `exp`, `iat`, `jti` and
 `token_type`. They are signed with `SIMPLE_JWT["SIGNING_KEY"]`.
+
+The anon key (Supabase's `anon` API key) is signed the same way: `role` = "anon", no user,
+`token_type` = "anon", so no access-token check ever takes it for a user. It names the
+project, not a caller: the same key for every process with the same signing key (fixed
+claims), valid for `ANON_KEY_YEARS`; a new signing key makes a new one.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
 ROLE = "authenticated"
+ANON_ROLE = "anon"
+ANON_KEY_ISSUED_AT = 1767225600  # 2026-01-01T00:00:00Z: fixed, so the key is one string
+ANON_KEY_YEARS = 20
 
 
 class InvalidAccessToken(Exception):
@@ -53,3 +63,31 @@ def user_from_access_token(token: str):
     if not user.is_active:
         raise InvalidAccessToken("User is inactive")
     return user
+
+
+class AnonKey(Token):
+    """The anon key's token class: its own `token_type`, so it is no access or refresh token."""
+
+    token_type = "anon"
+    lifetime = timedelta(days=365 * ANON_KEY_YEARS)
+
+
+def anon_key() -> str:
+    """The project's anon key (a JWT with `role: "anon"`, signed like the access tokens)."""
+    key = AnonKey()
+    key.payload = {
+        api_settings.TOKEN_TYPE_CLAIM: AnonKey.token_type, api_settings.JTI_CLAIM: "anon",
+        "iss": "echelon", "role": ANON_ROLE, "iat": ANON_KEY_ISSUED_AT,
+        "exp": ANON_KEY_ISSUED_AT + int(AnonKey.lifetime.total_seconds()),
+    }
+    return str(key)
+
+
+def is_anon_key(token) -> bool:
+    """True when `token` is an anon key signed with this project's key and not expired."""
+    if not isinstance(token, str) or not token:
+        return False
+    try:
+        return AnonKey(token).get("role") == ANON_ROLE
+    except TokenError:
+        return False

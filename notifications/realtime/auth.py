@@ -7,6 +7,11 @@ and the token's expiry.
 A token is verified whole (signature, expiry, an active user) at the upgrade, at every
 `phx_join` (the token it carries, or the socket's) and at every `access_token` message, so a
 socket never acts on an expired token or for a user deactivated since (README "Realtime").
+
+The anon key (`echelon.auth.tokens.anon_key`, what supabase-js puts in the socket URL) makes an
+anonymous identity: the socket may join, and receives nothing, as the policies give anonymous
+users nothing; a user's access token in a join or an `access_token` message makes it that
+user's (docs/supabase.md).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
+
+from echelon.auth.tokens import is_anon_key
 
 
 class AuthError(Exception):
@@ -37,6 +44,12 @@ class Identity:
     is_superuser: bool
     team_ids: set = field(default_factory=set)
     expires_at: float | None = None
+    anonymous: bool = False  # the anon key: no user, no rows
+
+
+def anonymous_identity() -> Identity:
+    """The identity of a socket that showed the anon key: no user, no teams."""
+    return Identity(user_id=None, is_superuser=False, anonymous=True)
 
 
 def user_from_token(token: str | None):
@@ -62,7 +75,9 @@ def user_from_token(token: str | None):
 
 
 def identity_from_token(token: str | None) -> Identity:
-    """Verify `token` and load the socket's identity (two queries)."""
+    """Verify `token` and load the socket's identity (two queries; none for the anon key)."""
+    if is_anon_key(token):
+        return anonymous_identity()
     return identity_for(*user_from_token(token))
 
 

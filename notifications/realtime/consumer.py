@@ -25,9 +25,16 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from echelon.auth.tokens import is_anon_key
 from notifications.realtime import protocol
 from notifications.realtime.auth import (
-    AuthError, Identity, InactiveUser, identity_for, identity_from_token, user_from_token,
+    AuthError,
+    Identity,
+    InactiveUser,
+    anonymous_identity,
+    identity_for,
+    identity_from_token,
+    user_from_token,
 )
 from notifications.realtime.changes import SCHEMA, column_types
 from notifications.realtime.direct_write import OutgoingFrame, writer_for
@@ -342,17 +349,24 @@ class RealtimeConsumer:
         token of another user makes the socket that user's (its teams loaded)."""
         if not isinstance(token, str):
             raise AuthError("access_token must be a string")
+        if is_anon_key(token):  # signed out (or never in): the socket is anonymous again
+            self._adopt(anonymous_identity(), token)
+            return
         user, exp = await database_sync_to_async(user_from_token)(token)
         if str(user.pk) != self.identity.user_id:
-            identity = await database_sync_to_async(identity_for)(user, exp)
-            old_user = self.identity.user_id
-            self.identity, self.token = identity, token
-            self.dispatcher.change_user(self, old_user)
+            self._adopt(await database_sync_to_async(identity_for)(user, exp), token)
             return
         # Same user: team ids stay as the bus keeps them; only what the token and row say changes.
         self.identity.is_superuser = bool(user.is_superuser)
         self.identity.expires_at = float(exp) if exp is not None else None
         self.token = token
+
+    def _adopt(self, identity: Identity, token: str) -> None:
+        """The socket becomes `identity`'s (another user, or anonymous), its channels kept."""
+        old_user = self.identity.user_id
+        self.identity, self.token = identity, token
+        self.dispatcher.change_user(self, old_user)
+        self.dispatcher.reindex(self)  # an anonymous socket's subscriptions are not indexed
 
     async def _closed_for(self, error: AuthError) -> bool:
         """Close the socket when `error` says its own user is no longer active."""
@@ -388,6 +402,8 @@ class RealtimeConsumer:
 
     # --- fan-out (called by the dispatcher) -------------------------------------------------------
     def subscribed_tables(self) -> set:
+        if self.identity.anonymous:  # the policies give anonymous users no rows: never a target
+            return set()
         return {sub.table for channel in self.channels.values() for sub in channel.subscriptions}
 
     def push_change(self, table: str, type_: str, record: dict, data_json: bytes, frames: dict) -> list:

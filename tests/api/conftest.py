@@ -93,3 +93,12 @@ def results(response) -> list[dict]:
     """The rows of a list response (paginated or not)."""
     body = response.json()
     return body["results"] if isinstance(body, dict) and "results" in body else body
+
+
+@pytest.fixture(scope="session")
+def policy_matrix():
+    """The policy matrix's resources (tests/api/test_policy_matrix.py: actors, rows, expected
+    statuses), for the runs of other adapters over the same table (tests/api/test_rest_policy_matrix.py)."""
+    from tests.api import test_policy_matrix  # here, not at the top: that module imports this one
+
+    return test_policy_matrix
