@@ -58,8 +58,8 @@ class BusPublisher:
         import redis
 
         from echelon.policy import policy_for
-        from notifications.realtime.changes import change_data, record_of
-        from notifications.realtime.publisher import _audience_json
+        from realtime.changes import change_data, record_of
+        from realtime.publisher import _audience_json
 
         self.client = redis.Redis.from_url(redis_url)
         self.channel = settings.REALTIME_REDIS_CHANNEL
@@ -69,7 +69,7 @@ class BusPublisher:
         self.base = datetime(2030, 1, 1, tzinfo=UTC)
 
     def publish_one(self) -> None:
-        from notifications.realtime.changes import commit_timestamp
+        from realtime.changes import commit_timestamp
 
         template = self.templates[self.sequence % len(self.templates)]
         self.sequence += 1

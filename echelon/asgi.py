@@ -14,7 +14,7 @@ if not settings.DATABASE_POOL:
     # connections (issue 12). Without the pool, a connection lives as long as its request.
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
-from notifications.realtime import direct_write  # noqa: E402
+from realtime import direct_write  # noqa: E402
 
 if "daphne.server" in sys.modules and direct_write.enabled():
     direct_write.check_versions()  # daphne's internals are used for fan-out: verified versions only
@@ -22,9 +22,11 @@ if "daphne.server" in sys.modules and direct_write.enabled():
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
 from django.urls import path  # noqa: E402
 
-from notifications.realtime.consumer import RealtimeConsumer  # noqa: E402
+from realtime.consumer import RealtimeConsumer  # noqa: E402
+from realtime.origin import origin_checked  # noqa: E402
 
-# No origin check: the Supabase node client sends no Origin; sockets authenticate with a JWT.
+# A browser's Origin must be one of ALLOWED_HOSTS or CORS_ALLOWED_ORIGINS (realtime/origin.py);
+# clients without Origin (the Supabase Node client) pass and authenticate with their JWT.
 websocket_urlpatterns: list = [
     path("realtime/v1/websocket", RealtimeConsumer.as_asgi()),
 ]
@@ -32,6 +34,6 @@ websocket_urlpatterns: list = [
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": URLRouter(websocket_urlpatterns),
+        "websocket": origin_checked(URLRouter(websocket_urlpatterns)),
     }
 )

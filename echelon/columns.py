@@ -3,7 +3,7 @@
 Declared once per model, as the `columns` attribute of its `RowPolicy` (`<app>/policies.py`),
 in database column names (`created_by`, `team_id`), so every adapter and every later layer
 reads the same data: REST serializers (`echelon.api.serializers`), realtime change records
-(`notifications.realtime.changes`), the admin (`echelon.admin`), and the PostgreSQL capture
+(`realtime.changes`), the admin (`echelon.admin`), and the PostgreSQL capture
 triggers and `/rest/v1` `select=` lists that come later.
 
 - `never`: columns no reader sees through any adapter, operators included (secrets, the password

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "corsheaders",
     "echelon",
     "accounts",
     "agents",
@@ -65,13 +66,19 @@ INSTALLED_APPS = [
     "notifications",
     "monitoring",
     "web",
-    "supabase_api",  # /auth/v1 and /rest/v1 for supabase-js (docs/supabase.md); above the domain apps
+    # Above the domain apps (the layers contract, .importlinter): they serve every app's rows.
+    "realtime",  # websockets speaking the Supabase Realtime protocol (docs/realtime.md); after the apps' policies
+    "supabase_api",  # /auth/v1 and /rest/v1 for supabase-js (docs/supabase.md)
 ]
 
 MIDDLEWARE = [
-    "monitoring.middleware.ApiUsageMiddleware",  # first: times the whole request (README "Monitoring")
-    "echelon.db.unavailable.DatabaseUnavailableMiddleware",  # lost database → 503 (README "Hardening")
+    # /healthz, /readyz, /metrics and the per-route request metrics: first, before host checks,
+    # redirects and sessions (load balancers ask by IP address; docs/deployment.md).
+    "echelon.serving.middleware.OpsMiddleware",
+    "monitoring.middleware.ApiUsageMiddleware",  # times the whole request (docs/monitoring.md)
+    "echelon.db.unavailable.DatabaseUnavailableMiddleware",  # lost database → 503 (docs/operations.md)
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # CORS (docs/security.md), right after the security headers
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -183,18 +190,15 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
 
-# --- Redis, channels and the cache -----------------------------------------------------
+# --- Redis and the cache ----------------------------------------------------------------
+# No channel layer: realtime fans out through its own Redis pub/sub bus (realtime/bus.py).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
                           # a Redis that hangs must not hang requests (rate limits fall back, README "Hardening")
                           "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
-    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # Supabase-compatible APIs (docs/supabase.md): /auth/v1/signup creates accounts only when on;
 # a /rest/v1 read returns at most SUPABASE_REST_MAX_ROWS rows (Supabase's max_rows).
@@ -221,6 +225,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "echelon.api.schema.EchelonAutoSchema",
     "EXCEPTION_HANDLER": "echelon.api.exceptions.api_exception_handler",
+    # Requests per window by subscription tier (ECHELON_RATE_LIMITS below, docs/monitoring.md).
+    "DEFAULT_THROTTLE_CLASSES": ["monitoring.throttles.SubscriptionTierThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -290,7 +296,6 @@ ECHELON_RATE_LIMIT_EXEMPT_PATHS = env_list("ECHELON_RATE_LIMIT_EXEMPT_PATHS", "/
 ECHELON_MAX_BODY_BYTES = int(os.environ.get("ECHELON_MAX_BODY_BYTES", str(5 * 1024 * 1024 // 2)))
 ECHELON_BULK_MAX_BODY_BYTES = int(os.environ.get("ECHELON_BULK_MAX_BODY_BYTES", str(16 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = ECHELON_MAX_BODY_BYTES  # Django's own check (request.body, forms): the same limit
-REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["monitoring.throttles.SubscriptionTierThrottle"]
 
 # --- n8n ----------------------------------------------------------------------------------
 N8N_BASE_URL = os.environ.get("N8N_BASE_URL", "")
@@ -306,17 +311,6 @@ ECHELON_HOOK_FAILURE_WINDOW_SECONDS = int(os.environ.get("ECHELON_HOOK_FAILURE_W
 # *token* / *secret* / *api-key* / *signature* / *password* name (echelon/redaction.py).
 ECHELON_REDACTED_HEADERS = env_list("ECHELON_REDACTED_HEADERS")
 
-# --- Security (production) -------------------------------------------------------------------
-if PRODUCTION:
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    STORAGES["staticfiles"]["BACKEND"] = "whitenoise.storage.CompressedManifestStaticFilesStorage"
-
 # Index names come from the seed; PostgreSQL allows 63 characters, Django's check assumes
 # Oracle's 30.
 SILENCED_SYSTEM_CHECKS = ["models.E034"]
@@ -330,7 +324,7 @@ LOGGING = {
 }
 
 # --- Security: production guards, headers, CORS, secrets kept out of logs -------------------
-# Grouped here (see README "Security"); `manage.py check --deploy` reports nothing in production.
+# Grouped here (docs/security.md); `manage.py check --deploy` reports nothing in production.
 if PRODUCTION:
     def _weak_key_reason(value: str) -> str | None:
         # Django's own bar (security.W009) plus our development defaults.
@@ -346,12 +340,23 @@ if PRODUCTION:
             raise ImproperlyConfigured(f"{_name} is refused in production: {_reason}; {_GENERATE}")
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production (comma-separated host names)")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    STORAGES["staticfiles"]["BACKEND"] = "whitenoise.storage.CompressedManifestStaticFilesStorage"
 
 # Passwords must not resemble the user's email or name (the model has full_name, no first/last).
 for _validator in AUTH_PASSWORD_VALIDATORS:
     if _validator["NAME"].endswith(".UserAttributeSimilarityValidator"):
         _validator["OPTIONS"] = {"user_attributes": ("email", "full_name")}
 
+# CORS: closed unless CORS_ALLOWED_ORIGINS lists origins, and only for the API and realtime.
+# The realtime websocket accepts a browser's Origin only from ALLOWED_HOSTS or these origins
+# (realtime/origin.py).
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -359,10 +364,6 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# CORS: closed unless CORS_ALLOWED_ORIGINS lists origins, and only for the API and realtime.
-INSTALLED_APPS.append("corsheaders")
-MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-                  "corsheaders.middleware.CorsMiddleware")
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/(api|realtime|rest|auth)/"
 # what supabase-js sends and reads (headers of /rest/v1 and /auth/v1)
@@ -381,12 +382,9 @@ for _logger in ("django", "django.server"):
 DEFAULT_EXCEPTION_REPORTER_FILTER = "echelon.redaction.RedactingExceptionReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "echelon.redaction.RedactingExceptionReporter"
 
-# --- Production serving (issue 17, docs/deployment.md) --------------------------------------
-# /healthz, /readyz, /metrics and the per-route request metrics: first, before host checks,
-# redirects and sessions (load balancers ask by IP address).
-MIDDLEWARE.insert(0, "echelon.serving.middleware.OpsMiddleware")
+# --- Production serving (docs/deployment.md) -------------------------------------------------
 ECHELON_METRICS_PUBLIC = env_bool("ECHELON_METRICS_PUBLIC", False)  # /metrics through the public front
 ECHELON_DRAIN_FILE = os.environ.get("ECHELON_DRAIN_FILE", "")  # while it exists, /readyz answers 503
-# Fan-out frames written directly to daphne's sockets (notifications/realtime/direct_write.py);
+# Fan-out frames written directly to daphne's sockets (realtime/direct_write.py);
 # 0: ASGI sends (no version check; measured 8-26x slower fan-out under daphne).
 REALTIME_DIRECT_WRITE = env_bool("REALTIME_DIRECT_WRITE", True)

@@ -13,7 +13,7 @@ from agents.models import Agent
 from echelon.policy import policy_for
 from monitoring.ingest import COPY_COLUMNS, MAX_ROWS, gc_paused, validate_rows
 from monitoring.models import AgentMetric, MetricType, MetricUnit
-from notifications.realtime.publisher import INSERT, publish_rows
+from realtime.publisher import INSERT, publish_rows
 from workflows.models import ExecutionStatus, WorkflowExecution
 
 

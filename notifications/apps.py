@@ -9,6 +9,3 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import policies, receivers  # noqa: F401  (registers policies and signal receivers)
-        from .realtime import publisher
-
-        publisher.connect()

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationType, Priority
-from notifications.realtime.publisher import UPDATE, publish_rows
+from realtime.publisher import UPDATE, publish_rows
 
 
 def notification_create(*, user_id, type: str, title: str, message: str, data: dict | None = None,

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from echelon.policy import policy_for
-from notifications.thoughts import ThoughtBatchError, execution_mind_map, thoughts_ingest
+from workflows.services.thoughts import ThoughtBatchError, execution_mind_map, thoughts_ingest
 from echelon.openapi import ERRORS, described
 from workflows.lifecycle_views import editable_row, error
 from workflows.models import WorkflowExecution

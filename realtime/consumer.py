@@ -26,8 +26,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from echelon.auth.tokens import is_anon_key
-from notifications.realtime import protocol
-from notifications.realtime.auth import (
+from realtime import protocol
+from realtime.auth import (
     AuthError,
     Identity,
     InactiveUser,
@@ -36,10 +36,10 @@ from notifications.realtime.auth import (
     identity_from_token,
     user_from_token,
 )
-from notifications.realtime.changes import SCHEMA, column_types
-from notifications.realtime.direct_write import OutgoingFrame, writer_for
-from notifications.realtime.dispatcher import get_dispatcher
-from notifications.realtime.filters import Filter, FilterError, parse_filter
+from realtime.changes import SCHEMA, column_types
+from realtime.direct_write import OutgoingFrame, writer_for
+from realtime.dispatcher import get_dispatcher
+from realtime.filters import Filter, FilterError, parse_filter
 
 log = logging.getLogger(__name__)
 

@@ -62,7 +62,7 @@ def check_versions() -> None:
             "realtime direct write: refusing to start on unverified versions: " + "; ".join(unverified)
             + ". Install the verified versions (requirements.txt), or set REALTIME_DIRECT_WRITE=0 to use "
             "ASGI sends (slower fan-out), or verify these with `make bench` and add them to "
-            "notifications/realtime/direct_write.py VERIFIED.")
+            "realtime/direct_write.py VERIFIED.")
 
 
 class OutgoingFrame:

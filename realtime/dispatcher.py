@@ -20,7 +20,7 @@ import orjson
 
 from echelon.policy import Audience
 from echelon.serving import metrics
-from notifications.realtime import bus
+from realtime import bus
 
 log = logging.getLogger(__name__)
 

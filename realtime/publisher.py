@@ -18,8 +18,8 @@ from django.db.models.signals import post_delete, post_save, pre_delete, pre_sav
 from django.utils.module_loading import autodiscover_modules
 
 from echelon.policy import Audience, policy_for, registered_models
-from notifications.realtime import bus
-from notifications.realtime.changes import change_variants, commit_timestamp, has_expressions, read_records, record_of
+from realtime import bus
+from realtime.changes import change_variants, commit_timestamp, has_expressions, read_records, record_of
 
 log = logging.getLogger(__name__)
 

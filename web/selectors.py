@@ -17,7 +17,7 @@ from echelon.policy import policy_for
 from monitoring.models import AgentMetric, MetricType
 from monitoring.selectors import agent_metric_aggregates
 from notifications.models import Notification
-from notifications.thoughts import execution_mind_map
+from workflows.services.thoughts import execution_mind_map
 from workflows.models import Deployment, Workflow, WorkflowExecution
 
 DASHBOARD_FILTERS = ("status", "type", "team")

@@ -34,7 +34,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def open_sockets() -> list:
-    from notifications.realtime.dispatcher import _by_loop
+    from realtime.dispatcher import _by_loop
 
     return [socket for dispatcher in list(_by_loop.values()) for socket in list(dispatcher.sockets)]
 

@@ -15,7 +15,7 @@ import pytest
 from accounts.models import User
 from echelon.columns import OPERATOR
 from echelon.policy import policy_for, registered_models
-from notifications.realtime.publisher import UPDATE, publish_rows
+from realtime.publisher import UPDATE, publish_rows
 from tests.columns.conftest import (
     READERS, ROW_MAKERS, changeable_column, never_values, plant_sentinels, walked_models,
 )

@@ -20,7 +20,7 @@ from agents.models import Agent
 from agents.services import agent_set_status
 from tests import factories
 from tests.realtime.conftest import daphne_server, redis_server_url, redis_url  # noqa: F401
-from notifications.realtime.protocol import CLOSE_BINARY_FRAME, CLOSE_FRAME_TOO_BIG, CLOSE_UNREADABLE_FRAME
+from realtime.protocol import CLOSE_BINARY_FRAME, CLOSE_FRAME_TOO_BIG, CLOSE_UNREADABLE_FRAME
 from tests.realtime.helpers import VSNS, Client, agent_binding, db, run, token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

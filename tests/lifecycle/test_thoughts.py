@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from notifications.models import AgentThought
-from notifications.thoughts import ThoughtBatchError, execution_mind_map, thoughts_ingest
+from workflows.services.thoughts import ThoughtBatchError, execution_mind_map, thoughts_ingest
 from tests.factories import AgentThoughtFactory, UserRoleFactory, WorkflowExecutionFactory
 
 pytestmark = pytest.mark.django_db

@@ -339,7 +339,7 @@ def test_bulk_membership_update_reloads_the_users_teams(team_setup):
         client = await connected(viewer, agent_binding())
 
         def bulk_move():
-            from notifications.realtime.publisher import UPDATE, publish_rows
+            from realtime.publisher import UPDATE, publish_rows
 
             with transaction.atomic():
                 UserRole.objects.filter(pk=role.pk).update(team=other_team)

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from monitoring.models import AgentMetric
 from notifications.models import AgentThought
-from notifications.realtime.changes import change_data, columns_of, commit_timestamp, record_of
+from realtime.changes import change_data, columns_of, commit_timestamp, record_of
 from notifications.services import notifications_mark_read
 from tests import factories
 

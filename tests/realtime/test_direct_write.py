@@ -1,4 +1,4 @@
-"""Fan-out frames written straight to daphne's sockets (notifications/realtime/direct_write.py)."""
+"""Fan-out frames written straight to daphne's sockets (realtime/direct_write.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from agents.services import agent_set_status
-from notifications.realtime.direct_write import OutgoingFrame, writer_for
+from realtime.direct_write import OutgoingFrame, writer_for
 from tests import factories
 from tests.realtime.helpers import agent_binding, db, run, token_for
 

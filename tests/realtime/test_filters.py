@@ -6,8 +6,8 @@ import pytest
 
 from agents.models import Agent
 from monitoring.models import AgentMetric
-from notifications.realtime.changes import column_types
-from notifications.realtime.filters import FilterError, parse_filter
+from realtime.changes import column_types
+from realtime.filters import FilterError, parse_filter
 
 UID = "11111111-2222-3333-4444-555555555555"
 

@@ -16,7 +16,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from accounts.models import User
-from notifications.realtime.protocol import CLOSE_UNAUTHORIZED
+from realtime.protocol import CLOSE_UNAUTHORIZED
 from tests import factories
 from tests.realtime.clock import ServerClock
 from tests.realtime.helpers import agent_binding, db, run, token_for

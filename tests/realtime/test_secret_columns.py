@@ -1,7 +1,7 @@
 """Issue 12, point 1, as the attack was run: a team viewer subscribed to `workflows` on a live
 daphne read `record.webhook_secret` from the change of the owner's PATCH and of a callback's
 counter update, then signed callbacks with it. Now `WorkflowPolicy.columns` declares the secret
-`never`, so it enters no change record (echelon.columns, notifications.realtime.changes)."""
+`never`, so it enters no change record (echelon.columns, realtime.changes)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
 from echelon.serving import health
-from notifications.realtime import direct_write
+from realtime import direct_write
 
 
 @pytest.fixture

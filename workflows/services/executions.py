@@ -27,7 +27,7 @@ from django.utils.dateparse import parse_datetime
 from agents.models import Agent, AgentStatus
 from agents.services import agent_set_status
 from echelon.redaction import redact_headers
-from notifications.realtime.publisher import INSERT, UPDATE, publish_rows
+from realtime.publisher import INSERT, UPDATE, publish_rows
 from notifications.services import notify_execution_failed
 from workflows.models import ExecutionStatus, Workflow, WorkflowExecution
 
@@ -196,7 +196,7 @@ def execution_record(*, workflow: Workflow, report: ExecutionReport, thoughts: l
             _on_failure(workflow, row)
     ingested = 0
     if thoughts:
-        from notifications.thoughts import thoughts_ingest
+        from workflows.services.thoughts import thoughts_ingest
 
         ingested = len(thoughts_ingest(execution=row, thoughts=thoughts, agent_id=workflow.agent_id))
     return RecordResult(execution=row, created=created, became_final=became_final, thoughts=ingested)

@@ -31,7 +31,7 @@ from django.utils.dateparse import parse_datetime
 from echelon.dates import in_utc
 from echelon.jsonvalues import MAX_DEPTH, top_field, unstorable_message, unstorable_path
 from monitoring.throttles import KEY_SLACK_SECONDS, count_request
-from notifications.thoughts import ThoughtBatchError
+from workflows.services.thoughts import ThoughtBatchError
 from workflows.models import Workflow
 from workflows.services.executions import N8N_STATUSES, ExecutionReport, RecordResult, execution_record
 

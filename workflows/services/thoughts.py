@@ -14,7 +14,7 @@ from django.db import transaction
 
 from echelon.jsonvalues import top_field, unstorable_message, unstorable_path
 from notifications.models import AgentThought, NodeType
-from notifications.realtime.publisher import INSERT, publish_rows
+from realtime.publisher import INSERT, publish_rows
 from workflows.models import WorkflowExecution
 
 MAX_BATCH = 1000
