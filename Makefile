@@ -15,7 +15,7 @@ WITH_DB := $(PY) -m echelon.embedded_pg --
 PIP := $(PY) -m pip install --disable-pip-version-check --progress-bar on
 PORT ?= 8000
 
-.PHONY: run serve test bench load install audit clean fuzz
+.PHONY: run serve test lint bench load install audit clean fuzz
 
 # Serving needs requirements.txt only; pip prints each package as it goes (progress on a TTY).
 $(STAMP): requirements.txt
@@ -76,6 +76,12 @@ run: $(STAMP)
 # Production topology in the foreground on PORT: nginx, gunicorn workers, daphne, Redis.
 serve: $(STAMP) $(NGINX) $(REDIS_SERVER)
 	$(WITH_DB) $(PY) -m echelon.serving --port $(PORT) $(SERVE_ARGS)
+
+# The layers contract (.importlinter: apps depend downward only, the core imports no app, no
+# import cycle) and ruff (ruff.toml). CI runs it before `make test` (.ci/run).
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 test: $(DEV_STAMP) $(NODE_STAMP) $(NODE22_STAMP) $(CHROMIUM) $(NGINX) $(REDIS_SERVER) $(FAKETIME)
 	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)

@@ -6,7 +6,8 @@ from django.db.models import Q
 
 from accounts.models import Team, User, UserRole
 from echelon.columns import ALL, MEMBER, OPERATOR, SELF, Columns
-from echelon.policy import Audience, RowPolicy, _ids, member_team_ids, register
+from accounts.memberships import ADMIN_ROLES, member_team_ids
+from echelon.policy import Audience, RowPolicy, ids, register
 
 PUBLIC_PROFILE = frozenset({"id", "email", "full_name", "avatar_url"})
 
@@ -38,7 +39,7 @@ class UserPolicy(RowPolicy):
 
     def audience(self, row) -> Audience:
         teams = UserRole.objects.filter(user_id=row.pk, team_id__isnull=False).values_list("team_id", flat=True)
-        return Audience(user_ids=_ids(row.pk), team_ids=frozenset(teams))
+        return Audience(user_ids=ids(row.pk), team_ids=frozenset(teams))
 
     def reader_kind(self, user, row) -> str:
         if user is not None and user.is_superuser:
@@ -62,10 +63,10 @@ class TeamPolicy(RowPolicy):
         return Q(pk__in=member_team_ids(user))
 
     def writers(self, user) -> Q:
-        return Q(pk__in=member_team_ids(user, roles=("admin",)))
+        return Q(pk__in=member_team_ids(user, roles=ADMIN_ROLES))
 
     def audience(self, row) -> Audience:
-        return Audience(team_ids=_ids(row.pk))
+        return Audience(team_ids=ids(row.pk))
 
 
 @register
@@ -81,7 +82,7 @@ class UserRolePolicy(RowPolicy):
         return Q(team_id__in=member_team_ids(user))
 
     def writers(self, user) -> Q:
-        return Q(team_id__in=member_team_ids(user, roles=("admin",)))
+        return Q(team_id__in=member_team_ids(user, roles=ADMIN_ROLES))
 
     def deleters(self, user) -> Q:
         # Team admins revoke roles; any member may leave (delete their own role).
@@ -89,4 +90,4 @@ class UserRolePolicy(RowPolicy):
 
     def audience(self, row) -> Audience:
         # The member concerned hears about its own role even after losing it.
-        return Audience(user_ids=_ids(row.user_id), team_ids=_ids(row.team_id))
+        return Audience(user_ids=ids(row.user_id), team_ids=ids(row.team_id))

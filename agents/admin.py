@@ -10,35 +10,7 @@ from django.contrib import admin, messages
 
 from agents.models import Agent, AgentStatus, AgentTemplate
 from agents.services import agent_check_team_move, agent_set_status
-from echelon.admin import PolicyInlineMixin, PolicyModelAdmin, limited_formset
-from workflows.models import Deployment, Workflow
-
-
-class DeploymentInline(PolicyInlineMixin, admin.TabularInline):
-    """The latest deployments; a new one is added on its own form (the service numbers it)."""
-
-    model = Deployment
-    formset = limited_formset(20)
-    extra = 0
-    fields = ("version", "status", "trigger_type", "deployment_url", "deployed_at", "stopped_at", "created_at")
-    readonly_fields = ("status", "deployed_at", "stopped_at", "created_at")
-    ordering = ("-version",)
-    show_change_link = True
-    verbose_name_plural = "Deployments (latest 20)"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-class WorkflowInline(PolicyInlineMixin, admin.TabularInline):
-    model = Workflow
-    formset = limited_formset(20)
-    extra = 0
-    fields = ("name", "status", "n8n_workflow_id", "execution_count", "success_count", "error_count",
-              "last_execution")
-    readonly_fields = ("execution_count", "success_count", "error_count", "last_execution")
-    show_change_link = True
-    verbose_name_plural = "Workflows (latest 20)"
+from echelon.admin import PolicyModelAdmin
 
 
 @admin.register(Agent)
@@ -56,7 +28,7 @@ class AgentAdmin(PolicyModelAdmin):
         ("Configuration", {"fields": ("config", "deployment_config")}),
         ("Dates", {"fields": ("last_activity", "created_at", "updated_at")}),
     )
-    inlines = (DeploymentInline, WorkflowInline)
+    inlines = ()  # workflows/admin.py adds the agent's deployments and workflows (it sits above agents)
     actions = ("activate_agents", "pause_agents")
 
     def save_model(self, request, obj, form, change):

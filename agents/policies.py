@@ -6,7 +6,8 @@ from django.db.models import Q
 
 from agents.models import Agent, AgentTemplate
 from echelon.columns import Columns
-from echelon.policy import MANAGER_ROLES, Audience, RowPolicy, _ids, in_member_teams, register
+from accounts.memberships import MANAGER_ROLES, in_member_teams
+from echelon.policy import Audience, RowPolicy, ids, register
 
 
 def agent_readers(user, prefix: str = "") -> Q:
@@ -38,7 +39,7 @@ class AgentPolicy(RowPolicy):
         return Q(created_by=user.pk)
 
     def audience(self, row) -> Audience:
-        return Audience(user_ids=_ids(row.created_by_id), team_ids=_ids(row.team_id))
+        return Audience(user_ids=ids(row.created_by_id), team_ids=ids(row.team_id))
 
 
 @register
@@ -58,4 +59,36 @@ class AgentTemplatePolicy(RowPolicy):
         return Q(created_by=user.pk)
 
     def audience(self, row) -> Audience:
-        return Audience(user_ids=_ids(row.created_by_id), everyone=bool(row.is_public))
+        return Audience(user_ids=ids(row.created_by_id), everyone=bool(row.is_public))
+
+
+def agent_audience(agent_id) -> Audience:
+    """Readers of everything that belongs to an agent: its owner and its team (one query)."""
+    row = Agent.objects.filter(pk=agent_id).values("created_by_id", "team_id").first()
+    if row is None:
+        return Audience()
+    return Audience(user_ids=ids(row["created_by_id"]), team_ids=ids(row["team_id"]))
+
+
+class ThroughAgentPolicy(RowPolicy):
+    """Rows that belong to an agent reached by `agent_path` follow the agent's policy
+    (deployments, workflows, executions, thoughts, metrics)."""
+
+    agent_path = "agent__"
+    readable_relations = ("agent",)
+
+    def readers(self, user) -> Q:
+        return agent_readers(user, self.agent_path)
+
+    def writers(self, user) -> Q:
+        return agent_writers(user, self.agent_path)
+
+    def agent_id_of(self, row):
+        return row.agent_id
+
+    def audience(self, row) -> Audience:
+        return agent_audience(self.agent_id_of(row))
+
+    def audience_key(self, row):
+        agent_id = getattr(row, "agent_id", None)
+        return None if agent_id is None else ("agent", agent_id)

@@ -11,13 +11,10 @@ import orjson
 import psycopg
 from django.db import connections
 from django.utils.functional import cached_property
-from django.db.models import OuterRef, QuerySet, Subquery, TextField
-from django.db.models.functions import Cast, JSONObject
+from django.db.models import QuerySet, Subquery, TextField
+from django.db.models.functions import Cast
 
-from agents.models import Agent
 from echelon.api.pagination import CountOf
-from echelon.policy import policy_for
-from workflows.models import Deployment, Workflow
 
 # Columns of an agent as the API shows them: (output name, ORM column, is jsonb).
 AGENT_COLUMNS = (
@@ -96,32 +93,3 @@ def fetch_rows(sql: str, params, *, using: str = "default") -> list[tuple]:
         cursor.cursor.adapters.register_loader("timestamptz", _C_TIMESTAMPTZ_LOADER)
         cursor.execute(sql, params)
         return cursor.fetchall()
-
-
-
-def agent_dashboard(*, user) -> list[dict]:
-    """The seed's "efficient agent dashboard query" for every agent `user` may read.
-
-    Each agent with `latest_deployment` ({status, deployed_at} of its newest deployment, or
-    null) and `latest_workflow` ({execution_count, success_count, error_count} of its newest
-    workflow, or null), newest `updated_at` first. One SQL query: PostgreSQL builds the two
-    nested objects with correlated `LIMIT 1` subqueries (the seed's LATERAL joins).
-    """
-    latest_deployment = (
-        Deployment.objects.filter(agent=OuterRef("pk"))
-        .order_by("-created_at")
-        .values(json=JSONObject(status="status", deployed_at="deployed_at"))[:1]
-    )
-    latest_workflow = (
-        Workflow.objects.filter(agent=OuterRef("pk"))
-        .order_by("-created_at")
-        .values(
-            json=JSONObject(
-                execution_count="execution_count", success_count="success_count", error_count="error_count"
-            )
-        )[:1]
-    )
-    queryset = policy_for(Agent).visible_to(user).order_by("-updated_at", "id")
-    return AgentRows(
-        queryset, latest_deployment=Subquery(latest_deployment), latest_workflow=Subquery(latest_workflow)
-    ).all()

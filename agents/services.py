@@ -6,8 +6,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.memberships import MANAGER_ROLES
+from accounts.models import Role, UserRole
+from accounts.selectors import teams_managed_by
 from agents.models import Agent, AgentStatus, AgentTemplate
-from agents.signals import agent_status_changed
+from agents.signals import agent_config_changed, agent_status_changed
 
 
 @transaction.atomic
@@ -49,8 +52,8 @@ def deep_merge(base: dict, overrides: dict) -> dict:
     return merged
 
 
-class TemplateTeamError(PermissionError):
-    """The actor may not create agents in the requested team."""
+class TemplateTeamError(PermissionDenied):
+    """The actor may not create agents in the requested team (REST answers 403 with the reason)."""
 
 
 class AgentMoveForbidden(PermissionDenied):
@@ -68,9 +71,6 @@ def agent_check_team_move(*, agent: Agent, actor, team) -> None:
     The current team is read from the database: `agent` may already carry the new value (the
     admin's form applies it before saving). Raises AgentMoveForbidden; no change, no check.
     """
-    from accounts.models import Role, UserRole
-    from echelon.policy import MANAGER_ROLES
-
     target_id = getattr(team, "pk", team)
     stored = Agent.objects.filter(pk=agent.pk).values_list("team_id", "created_by_id").first()
     if stored is None:
@@ -125,12 +125,8 @@ def agent_create_from_template(*, template: AgentTemplate, actor, name: str | No
                                team=None) -> Agent:
     """A new agent owned by `actor` with the template's type and `default_config` deep-merged
     with `config`, in `team` when given (the actor must be its admin or agent manager)."""
-    from accounts.models import UserRole
-    from echelon.policy import MANAGER_ROLES
-
-    if team is not None and not getattr(actor, "is_superuser", False):
-        if not UserRole.objects.filter(user_id=actor.pk, team_id=team.pk, role__in=MANAGER_ROLES).exists():
-            raise TemplateTeamError(f"You are not an admin or agent manager of team {team.pk}")
+    if team is not None and not teams_managed_by(actor).filter(pk=team.pk).exists():
+        raise TemplateTeamError(f"You are not an admin or agent manager of team {team.pk}")
     return agent_create(
         actor=actor,
         name=name or template.name,
@@ -148,9 +144,6 @@ def agent_update_config(*, agent: Agent, actor=None, config: dict | None = None,
     When the config changed and `deployment_config.auto_redeploy` is true, a `config_change`
     deployment is recorded in the same transaction and run after commit (it talks to n8n).
     """
-    from workflows.models import TriggerType
-    from workflows.services import deployment_create, deployment_run
-
     with transaction.atomic():
         locked = Agent.objects.select_for_update().get(pk=agent.pk)
         changed = []
@@ -163,11 +156,7 @@ def agent_update_config(*, agent: Agent, actor=None, config: dict | None = None,
         if not changed:
             return locked, None
         locked.save(update_fields=changed)
-        deployment = None
-        if "config" in changed and (locked.deployment_config or {}).get("auto_redeploy") is True:
-            deployment = deployment_create(
-                agent=locked, trigger_type=TriggerType.CONFIG_CHANGE, actor=actor,
-                trigger_config={"reason": "config_change", "changed": changed},
-            )
-            transaction.on_commit(lambda: deployment_run(deployment=deployment))
+        # The deployments app reacts (auto-redeploy, workflows/receivers.py) in this transaction.
+        replies = agent_config_changed.send(sender=Agent, agent=locked, changed=changed, actor=actor)
+        deployment = next((reply for _, reply in replies if reply is not None), None)
     return locked, deployment

@@ -65,7 +65,7 @@ def _result(name, value, baseline, target, unit, lower_is_better):
 
 
 def bench_dashboard(user) -> dict:
-    from agents.selectors import agent_dashboard
+    from workflows.selectors import agent_dashboard
     from echelon.api.responses import dumps
 
     def echelon() -> bytes:

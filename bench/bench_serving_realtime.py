@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 

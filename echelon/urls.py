@@ -14,7 +14,6 @@ handler400 = "echelon.api.exceptions.bad_request"  # and 413 for RequestDataTooB
 handler500 = "echelon.api.exceptions.server_error"
 
 urlpatterns = [
-    path("", include("workflows.api_hooks")),  # lifecycle endpoints: before any router include
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.db.models import Q
 
 from echelon.columns import Columns
-from echelon.policy import Audience, RowPolicy, _ids, register
+from agents.policies import ThroughAgentPolicy
+from echelon.policy import Audience, RowPolicy, ids, register
 from monitoring.models import AgentMetric, ApiUsage
-from workflows.policies import _ThroughAgent
 
 
 @register
-class AgentMetricPolicy(_ThroughAgent):
+class AgentMetricPolicy(ThroughAgentPolicy):
     model = AgentMetric
     # Written by ingestion (bulk and single metrics); the id is the server's.
     columns = Columns(writable={"agent_id", "metric_type", "value", "unit", "metadata", "recorded_at"})
@@ -33,4 +33,4 @@ class ApiUsagePolicy(RowPolicy):
         return Q(pk__in=[])
 
     def audience(self, row) -> Audience:
-        return Audience(user_ids=_ids(row.user_id))
+        return Audience(user_ids=ids(row.user_id))

@@ -10,6 +10,7 @@ from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
 from agents.models import Agent
+from echelon.errors import DomainError
 from echelon.policy import policy_for
 from monitoring.ingest import COPY_COLUMNS, MAX_ROWS, gc_paused, validate_rows
 from monitoring.models import AgentMetric, MetricType, MetricUnit
@@ -17,11 +18,12 @@ from realtime.publisher import INSERT, publish_rows
 from workflows.models import ExecutionStatus, WorkflowExecution
 
 
-class MetricRowsInvalid(Exception):
-    """Bulk rows failed validation; `errors` lists {index, field, message}, by row index."""
+class MetricRowsInvalid(DomainError):
+    """Bulk rows failed validation; `errors` lists {index, field, message}, by row index (the
+    API answers 400 with them in `error.rows`)."""
 
     def __init__(self, errors: list[dict], detail: str = "Some rows are invalid; nothing was written."):
-        super().__init__(detail)
+        super().__init__(detail, rows=errors)
         self.detail = detail
         self.errors = errors
 

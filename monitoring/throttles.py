@@ -21,11 +21,8 @@ sends one `rate_limit_warning` (medium), the first that reaches 100 % one more (
 `cache.add` once-flag per (user, window, threshold) makes that exactly once even when requests
 race in several processes.
 
-Shared cache down (Redis stopped or unreachable): the API keeps answering. The throttle counts in
-a process-local cache instead, logs a warning, and tries the shared cache again after
-`SHARED_CACHE_RETRY_SECONDS` (so an outage costs one failed attempt per process per interval,
-not one per request). While it is down, quotas hold per process only and counts restart from
-zero when it comes back (a window may let up to the quota through once more per process).
+Shared cache down (Redis stopped or unreachable): the API keeps answering; the counters fall
+back to a process-local cache (echelon/counters.py says how).
 """
 
 from __future__ import annotations
@@ -36,23 +33,17 @@ import time
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.core.cache import cache
-from django.core.cache.backends.locmem import LocMemCache
 from rest_framework.exceptions import APIException, Throttled
 from rest_framework.throttling import BaseThrottle
 
 from echelon.clientaddr import client_address
-from echelon.outage import RetryAfter, one_line
+from echelon.counters import KEY_SLACK_SECONDS, add_once, count_request
 from notifications.models import NotificationType, Priority
 from notifications.services import notification_create
 
 logger = logging.getLogger(__name__)
 
-KEY_SLACK_SECONDS = 60  # a window's counter outlives the window, so it never expires mid-window
-SHARED_CACHE_RETRY_SECONDS = 5.0
 
-_local_cache = LocMemCache("echelon-ratelimit-fallback", {"MAX_ENTRIES": 100_000})
-_shared_retry = RetryAfter(SHARED_CACHE_RETRY_SECONDS)
 
 
 class QuotaExceeded(Throttled):
@@ -78,40 +69,6 @@ def quota_for(tier: str) -> tuple[int, int]:
     table = settings.ECHELON_RATE_LIMITS
     entry = table.get(tier) or table["free"]
     return int(entry["requests"]), int(entry["window_seconds"])
-
-
-def _count(store, key: str, timeout: int) -> int:
-    try:
-        return store.incr(key)
-    except ValueError:  # first request of the window
-        if store.add(key, 1, timeout):
-            return 1
-        return store.incr(key)
-
-
-def _with_store(operation):
-    """`operation(store)` on the shared cache, or on the process-local one while the shared
-    cache is failing (see the module docstring)."""
-    if _shared_retry.due():
-        try:
-            return operation(cache)
-        except ValueError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any cache failure (redis.ConnectionError, timeouts, OSError)
-            _shared_retry.failed()
-            logger.warning("rate limits: shared cache unavailable (%s); counting per process, retrying "
-                           "in %.0f s", one_line(exc), SHARED_CACHE_RETRY_SECONDS)
-    return operation(_local_cache)
-
-
-def count_request(key: str, timeout: int) -> int:
-    """Atomically add one to the counter `key` and return the new count."""
-    return _with_store(lambda store: _count(store, key, timeout))
-
-
-def add_once(key: str, timeout: int) -> bool:
-    """True for the first caller of `key` in its lifetime (an atomic `add`)."""
-    return _with_store(lambda store: store.add(key, 1, timeout))
 
 
 class ClientAddressThrottle(BaseThrottle):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.db.models import Q
 
 from echelon.columns import Columns
-from echelon.policy import Audience, RowPolicy, _ids, register
+from agents.policies import ThroughAgentPolicy
+from echelon.policy import Audience, RowPolicy, ids, register
 from notifications.models import AgentThought, Notification
-from workflows.policies import _ThroughAgent
 
 
 @register
@@ -23,11 +23,11 @@ class NotificationPolicy(RowPolicy):
         return Q(user=user.pk)
 
     def audience(self, row) -> Audience:
-        return Audience(user_ids=_ids(row.user_id))
+        return Audience(user_ids=ids(row.user_id))
 
 
 @register
-class AgentThoughtPolicy(_ThroughAgent):
+class AgentThoughtPolicy(ThroughAgentPolicy):
     model = AgentThought
     readable_relations = ("agent", "execution")
     # Written by ingestion (the signed callback, writers' tokens) from n8n's data.

@@ -316,7 +316,6 @@ class RealtimeConsumer:
         self.dispatcher.reindex(self)
         if not entries:
             return
-        name = topic[len(TOPIC_PREFIX):]
         if errors:
             message = "Error parsing postgres_changes: " + "; ".join(errors)
             await self._system(channel, "error", message)

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Team, User
 from agents.models import Agent, AgentStatus, AgentType
-from agents.selectors import agent_dashboard
+from workflows.selectors import agent_dashboard
 from echelon.policy import policy_for
 from monitoring.models import AgentMetric, MetricType
 from monitoring.selectors import agent_metric_aggregates
@@ -34,7 +34,7 @@ def unread_count(*, user) -> int:
 
 
 def dashboard_rows(*, user) -> list[dict]:
-    """The dashboard endpoint's rows (`agents.selectors.agent_dashboard`, one query) with the
+    """The dashboard endpoint's rows (`workflows.selectors.agent_dashboard`, one query) with the
     team's name and `editable` (the user may activate / pause / deploy it), two more queries."""
     # The selector embeds jsonb as orjson fragments; one encode/decode gives plain values.
     rows = orjson.loads(orjson.dumps(agent_dashboard(user=user)))

@@ -8,12 +8,47 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from echelon.admin import EstimatedCountPaginator, PolicyModelAdmin, ReadOnlyInline, json_display, limited_formset
+from agents.admin import AgentAdmin
+
+from echelon.admin import (
+    EstimatedCountPaginator, PolicyInlineMixin, PolicyModelAdmin, ReadOnlyInline, json_display, limited_formset,
+)
 from echelon.admin_columns import shows_columns
 from notifications.models import AgentThought
 from workflows.models import Deployment, TriggerType, Workflow, WorkflowExecution
 from workflows.services import deployment_create
 from workflows.services.deployments import audited_trigger_config
+
+
+class DeploymentInline(PolicyInlineMixin, admin.TabularInline):
+    """The latest deployments; a new one is added on its own form (the service numbers it)."""
+
+    model = Deployment
+    formset = limited_formset(20)
+    extra = 0
+    fields = ("version", "status", "trigger_type", "deployment_url", "deployed_at", "stopped_at", "created_at")
+    readonly_fields = ("status", "deployed_at", "stopped_at", "created_at")
+    ordering = ("-version",)
+    show_change_link = True
+    verbose_name_plural = "Deployments (latest 20)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class WorkflowInline(PolicyInlineMixin, admin.TabularInline):
+    model = Workflow
+    formset = limited_formset(20)
+    extra = 0
+    fields = ("name", "status", "n8n_workflow_id", "execution_count", "success_count", "error_count",
+              "last_execution")
+    readonly_fields = ("execution_count", "success_count", "error_count", "last_execution")
+    show_change_link = True
+    verbose_name_plural = "Workflows (latest 20)"
+
+
+# The agent's page lists its deployments and workflows: added here, where both are known.
+AgentAdmin.inlines = (*AgentAdmin.inlines, DeploymentInline, WorkflowInline)
 
 
 @admin.register(Deployment)

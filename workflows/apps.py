@@ -8,4 +8,4 @@ class WorkflowsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import policies  # noqa: F401  (registers this app's row policies)
+        from . import policies, receivers  # noqa: F401  (registers row policies and signal receivers)

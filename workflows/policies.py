@@ -2,46 +2,22 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
 
-from agents.policies import agent_readers, agent_writers
+from agents.policies import ThroughAgentPolicy
 from echelon.columns import Columns
-from echelon.policy import Audience, RowPolicy, agent_audience, register
+from echelon.policy import register
 from workflows.models import Deployment, Workflow, WorkflowExecution
 
 
-class _ThroughAgent(RowPolicy):
-    """Rows that belong to an agent reached by `agent_path` follow the agent's policy."""
-
-    agent_path = "agent__"
-    readable_relations = ("agent",)
-
-    def readers(self, user) -> Q:
-        return agent_readers(user, self.agent_path)
-
-    def writers(self, user) -> Q:
-        return agent_writers(user, self.agent_path)
-
-    def agent_id_of(self, row):
-        return row.agent_id
-
-    def audience(self, row) -> Audience:
-        return agent_audience(self.agent_id_of(row))
-
-    def audience_key(self, row):
-        agent_id = getattr(row, "agent_id", None)
-        return None if agent_id is None else ("agent", agent_id)
-
-
 @register
-class DeploymentPolicy(_ThroughAgent):
+class DeploymentPolicy(ThroughAgentPolicy):
     model = Deployment
     # version, status, URL, error and times are the deployment service's (n8n) to set.
     columns = Columns(writable={"agent_id", "trigger_type", "trigger_config"})
 
 
 @register
-class WorkflowPolicy(_ThroughAgent):
+class WorkflowPolicy(ThroughAgentPolicy):
     model = Workflow
     # The callback's HMAC key is a secret: no reader, no adapter, no change record.
     columns = Columns(
@@ -52,7 +28,7 @@ class WorkflowPolicy(_ThroughAgent):
 
 
 @register
-class WorkflowExecutionPolicy(_ThroughAgent):
+class WorkflowExecutionPolicy(ThroughAgentPolicy):
     """Executions are written by ingestion (sync, signed callbacks, writers' tokens)."""
 
     model = WorkflowExecution

@@ -1,4 +1,8 @@
-"""REST endpoints for agents (CRUD, activate/pause, dashboard) and agent templates."""
+"""REST endpoints for agents (CRUD, activate/pause) and agent templates.
+
+The agent actions that need deployments (deploy, dashboard) are in workflows/api/views.py,
+under the same /api/v1/agents/ prefix: workflows sits above agents.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,12 @@ from rest_framework.response import Response
 
 from agents.api.filters import AgentFilterSet, AgentTemplateFilterSet
 from agents.api.serializers import (
-    AgentDashboardRowSerializer,
     AgentInstantiateSerializer,
     AgentSerializer,
     AgentTemplateSerializer,
 )
 from agents.models import Agent, AgentStatus, AgentTemplate
-from agents.selectors import AgentRows, agent_dashboard, fetch_rows
+from agents.selectors import AgentRows, fetch_rows
 from agents.services import agent_create_from_template, agent_set_status
 from echelon.db.sqlmemo import compile_for_user
 from echelon.policy import is_signed_in
@@ -73,16 +76,6 @@ class AgentViewSet(PolicyViewSet):
             return fetch_rows(sql, params)
 
         return fetch
-
-    @extend_schema(
-        summary="Dashboard: every agent you may read with its latest deployment and workflow counters.",
-        description="Newest `updated_at` first, not paginated, answered by one SQL query.",
-        responses={200: AgentDashboardRowSerializer(many=True)},
-        filters=False,
-    )
-    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
-    def dashboard(self, request):
-        return ORJSONResponse(agent_dashboard(user=request.user))
 
     def _set_status(self, request, new_status):
         agent = self.get_object()

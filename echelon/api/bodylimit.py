@@ -37,9 +37,12 @@ def default_limit() -> int:
 
 
 def limit_for(view_func) -> int:
-    """The body limit of a resolved view: its class' `max_body_bytes`, else the default."""
+    """The body limit of a resolved view: its action's `max_body_bytes` (`@action(...,
+    max_body_bytes=...)`), else its class', else the default."""
     view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
-    declared = getattr(view_class, "max_body_bytes", None)
+    declared = (getattr(view_func, "initkwargs", None) or {}).get("max_body_bytes")
+    if declared is None:
+        declared = getattr(view_class, "max_body_bytes", None)
     return int(declared() if callable(declared) else declared) if declared is not None else default_limit()
 
 

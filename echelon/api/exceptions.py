@@ -18,6 +18,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from echelon import errors
 
@@ -33,14 +34,6 @@ class PayloadTooLarge(exceptions.APIException):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         super().__init__(f"The request body is over the limit of {limit} bytes.")
         self.detail = {"detail": self.detail, "code": self.default_code, "limit_bytes": limit}
-
-
-class Conflict(exceptions.APIException):
-    """The request is valid but clashes with the current state (e.g. removing the last admin)."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state."
-    default_code = "conflict"
 
 
 def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
@@ -74,11 +67,20 @@ def error_body(*, code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
+def domain_error_response(exc: errors.DomainError) -> Response:
+    """A service's refusal (echelon.errors) in the shared shape, its facts beside the message."""
+    body = error_body(code=exc.kind, message=exc.message, fields={exc.field: [exc.message]} if exc.field else None)
+    body["error"].update(exc.facts)
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    set_rollback()  # as DRF does for its own exceptions (ATOMIC_REQUESTS)
+    return Response(body, status=errors.STATUS_OF_KIND[exc.kind], headers=headers)
+
+
 def api_exception_handler(exc, context):
     """DRF exception handler producing the shared error shape; never lets bad input become a 500."""
-    if isinstance(exc, errors.Conflict):
-        exc = Conflict(str(exc))
-    elif isinstance(exc, RequestDataTooBig):
+    if isinstance(exc, errors.DomainError):
+        return domain_error_response(exc)
+    if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
     elif isinstance(exc, DjangoPermissionDenied) and str(exc):
         exc = exceptions.PermissionDenied(str(exc))  # a service's reason, not DRF's generic sentence
@@ -87,11 +89,13 @@ def api_exception_handler(exc, context):
     elif isinstance(exc, (ProtectedError, RestrictedError)):
         rows = getattr(exc, "protected_objects", None) or getattr(exc, "restricted_objects", ())
         blockers = sorted({str(obj._meta.verbose_name_plural) for obj in rows})
-        exc = Conflict(f"Cannot delete this row: related {', '.join(blockers)} still reference it.")
+        return domain_error_response(
+            errors.Conflict(f"Cannot delete this row: related {', '.join(blockers)} still reference it."))
     elif isinstance(exc, IntegrityError):
         # A constraint caught what validation missed (e.g. a concurrent duplicate): the client's
         # request clashes with stored rows.
-        exc = Conflict("The request conflicts with existing data (a unique or check constraint failed).")
+        return domain_error_response(
+            errors.Conflict("The request conflicts with existing data (a unique or check constraint failed)."))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from django.db import transaction
-from rest_framework import filters, mixins, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.exceptions import PermissionDenied
 
 from echelon.api.filters import FilterBackend, OrderingFilter, SearchFilter
@@ -26,10 +26,18 @@ TIME_SERIES_FILTERS = [FilterBackend]
 CATALOGUE_FILTERS = [FilterBackend, SearchFilter, OrderingFilter]
 
 
+# Every primary key is a UUID (echelon.db.models.uuid_pk): a detail route matches UUIDs only, so
+# `agents/dashboard/` is never taken for an agent id whichever app's router comes first.
+UUID_LOOKUP = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+
+
 class PolicyMixin:
     """Row-policy plumbing shared by read-only and read-write viewsets."""
 
+    lookup_value_regex = UUID_LOOKUP
     edit_actions: frozenset[str] = frozenset({"update", "partial_update"})
+    # action → the 403's message when the row is readable but not editable (default: generic)
+    denied_messages: dict[str, str] = {}
     delete_actions: frozenset[str] = frozenset({"destroy"})
     owner_field: str | None = None
     filter_backends = CATALOGUE_FILTERS
@@ -49,7 +57,8 @@ class PolicyMixin:
         if self.action in self.delete_actions and not self.policy.can_delete(request.user, obj):
             raise PermissionDenied(f"You may read this {self._noun()} but not delete it.")
         if self.action in self.edit_actions and not self.policy.can_edit(request.user, obj):
-            raise PermissionDenied(f"You may read this {self._noun()} but not change it.")
+            raise PermissionDenied(self.denied_messages.get(
+                self.action, f"You may read this {self._noun()} but not change it."))
 
     def owner_values(self) -> dict:
         return {self.owner_field: self.request.user} if self.owner_field else {}
@@ -84,6 +93,11 @@ class PolicyViewSet(PolicyMixin, viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         with transaction.atomic():
             instance.delete()
+
+
+class PolicyActionViewSet(PolicyMixin, viewsets.GenericViewSet):
+    """Only `@action`s, under the row policy: a higher app's actions on a lower app's rows,
+    registered under the same prefix (workflows' `agents/{id}/deploy/`)."""
 
 
 class ReadDeletePolicyViewSet(PolicyMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):

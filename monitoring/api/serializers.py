@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rest_framework import serializers
 
 from echelon.api.serializers import ModelSerializer
 from monitoring.models import AgentMetric, ApiUsage

@@ -9,9 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import Agent
-from agents.selectors import agent_dashboard
+from workflows.selectors import agent_dashboard
 from tests import factories as f
-from tests.api.conftest import client_as
+from tests.api.clients import client_as
 
 
 def test_dashboard_rows_match_the_seed_query(world):

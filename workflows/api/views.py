@@ -1,21 +1,42 @@
-"""REST endpoints for deployments, workflows and workflow executions (read-only for users)."""
+"""REST endpoints for deployments, workflows and workflow executions, and the lifecycle actions:
+deploy an agent, the agent dashboard, stop a deployment, an execution's thoughts and mind map,
+n8n's signed callback.
+
+Thin actions: access through the row policies (invisible → 404, visible but not editable → 403,
+PolicyMixin), behaviour in `workflows.services`; the services' domain errors (echelon.errors)
+are answered by the one exception handler.
+"""
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from agents.api.serializers import AgentDashboardRowSerializer
+from agents.models import Agent
 from echelon.api.pagination import CataloguePagination, TimeSeriesPagination
-from echelon.api.viewsets import TIME_SERIES_FILTERS, PolicyViewSet, ReadOnlyPolicyViewSet
+from echelon.api.responses import ORJSONResponse
+from echelon.api.viewsets import TIME_SERIES_FILTERS, PolicyActionViewSet, PolicyViewSet, ReadOnlyPolicyViewSet
+from echelon.clientaddr import client_address
+from echelon.errors import DomainError, UpstreamFailed
+from echelon.jsonvalues import unstorable_message, unstorable_path
+from echelon.openapi import ERRORS, described, error as error_response
 from workflows.api.filters import DeploymentFilterSet, WorkflowExecutionFilterSet, WorkflowFilterSet
 from workflows.api.serializers import (
     DeploymentSerializer, DeploymentUpdateSerializer, WorkflowExecutionSerializer, WorkflowSerializer,
     WorkflowUpdateSerializer,
 )
-from workflows.models import Deployment, Workflow, WorkflowExecution
+from workflows.models import Deployment, TriggerType, Workflow, WorkflowExecution
+from workflows.n8n.client import N8nError
+from workflows.selectors import agent_dashboard
+from workflows.services import agent_deploy, deployment_stop
+from workflows.services.hooks import MAX_BODY_BYTES, SIGNATURE_HEADER, WORKFLOW_HEADER, HookRejected, hook_receive
 from workflows.services.links import workflow_rotate_secret
+from workflows.services.thoughts import execution_mind_map, thoughts_ingest
 
 SECRET_HELP = ("The workflow's HMAC secret of the signed n8n callback (README, \"Signed callback\"). "
                "Shown this once: store it in n8n's Crypto credential.")
@@ -38,6 +59,26 @@ class DeploymentViewSet(PolicyViewSet):
     pagination_class = CataloguePagination
     ordering_fields = ["created_at", "deployed_at", "version"]
     ordering = ["-created_at", "id"]
+    edit_actions = PolicyViewSet.edit_actions | {"stop"}
+    denied_messages = {"stop": "You may not stop this deployment"}
+
+    @extend_schema(
+        operation_id="deployments_stop", summary="Stop a live deployment, or cancel a pending (scheduled) one.",
+        request=None,
+        responses={
+            200: DeploymentSerializer, **ERRORS,
+            409: error_response("the deployment is neither live nor pending"),
+            502: error_response("n8n refused to unpublish"),
+        },
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
+    def stop(self, request, pk=None):
+        deployment = self.get_object()
+        try:
+            deployment = deployment_stop(deployment=deployment, actor=request.user)
+        except N8nError as exc:
+            raise UpstreamFailed(f"n8n refused to unpublish: {exc.message}", n8n_status=exc.status) from exc
+        return Response(DeploymentSerializer(deployment, context=self.get_serializer_context()).data)
 
 
 @extend_schema_view(
@@ -94,3 +135,124 @@ class WorkflowExecutionViewSet(ReadOnlyPolicyViewSet):
     pagination_class = TimeSeriesPagination
     cursor_ordering = ("-started_at", "-id")
     filter_backends = TIME_SERIES_FILTERS
+    edit_actions = frozenset({"thoughts"})
+    denied_messages = {"thoughts": "You may not add thoughts to this execution"}
+
+    @extend_schema(
+        operation_id="workflow_executions_thoughts", summary="Ingest a batch of thoughts (a list, or {thoughts: [...]}).",
+        request=OpenApiTypes.OBJECT, responses={201: described("thoughts ingested"), **ERRORS},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
+    def thoughts(self, request, pk=None):
+        execution = self.get_object()
+        data = request.data
+        thoughts = data.get("thoughts") if isinstance(data, dict) else data
+        rows = thoughts_ingest(execution=execution, thoughts=thoughts)
+        return Response(
+            {"execution": str(execution.pk), "ingested": len(rows), "node_ids": [row.node_id for row in rows]},
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        operation_id="workflow_executions_mind_map", summary="The execution's thoughts as a tree.",
+        responses={200: described("the thought tree"), 404: ERRORS[404]},
+    )
+    @action(detail=True, methods=["get"], url_path="mind-map", filter_backends=[], pagination_class=None)
+    def mind_map(self, request, pk=None):
+        execution = self.get_object()
+        return Response({"execution": str(execution.pk), "nodes": execution_mind_map(execution_id=execution.pk)})
+
+
+class AgentLifecycleViewSet(PolicyActionViewSet):
+    """`/api/v1/agents/{id}/deploy/` and `/api/v1/agents/dashboard/`: agent actions that need
+    deployments and workflows, so they live here (workflows sits above agents)."""
+
+    queryset = Agent.objects.all()
+    filter_backends: list = []
+    edit_actions = frozenset({"deploy"})
+    denied_messages = {"deploy": "You may not deploy this agent"}
+
+    @extend_schema(
+        operation_id="agents_deploy", tags=["agents"],
+        summary="Deploy the agent now (`deployed`, or `failed` with n8n's message), or at `run_at` "
+                "(a `scheduled` deployment left `pending`; stop it to cancel).",
+        request=inline_serializer("AgentDeployRequest", {
+            "trigger_config": serializers.DictField(required=False, help_text="Stored on the deployment."),
+            "run_at": serializers.DateTimeField(
+                required=False, help_text="Schedule instead of deploying now: ISO 8601 with a UTC offset, "
+                                          "in the future, at most 365 days ahead. Stop the deployment to cancel."),
+        }),
+        responses={201: DeploymentSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def deploy(self, request, pk=None):
+        agent = self.get_object()
+        data = request.data if isinstance(request.data, dict) else None
+        if data is None:
+            raise DomainError("body must be a JSON object")
+        trigger_config = data.get("trigger_config", {})
+        if not isinstance(trigger_config, dict):
+            raise DomainError("trigger_config must be an object", field="trigger_config")
+        unstorable = unstorable_path(trigger_config, "trigger_config")
+        if unstorable is not None:  # a NUL character reached PostgreSQL: a 500
+            raise DomainError(unstorable_message(unstorable), field="trigger_config")
+        trigger_type = TriggerType.MANUAL
+        if data.get("run_at") is not None:
+            trigger_type, trigger_config = TriggerType.SCHEDULED, {**trigger_config, "run_at": data["run_at"]}
+        deployment = agent_deploy(agent=agent, actor=request.user, trigger_type=trigger_type,
+                                  trigger_config=trigger_config)
+        return Response(DeploymentSerializer(deployment, context=self.get_serializer_context()).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        tags=["agents"],
+        summary="Dashboard: every agent you may read with its latest deployment and workflow counters.",
+        description="Newest `updated_at` first, not paginated, answered by one SQL query.",
+        responses={200: AgentDashboardRowSerializer(many=True)},
+        filters=False,
+    )
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def dashboard(self, request):
+        return ORJSONResponse(agent_dashboard(user=request.user))
+
+
+class N8nHookViewSet(viewsets.ViewSet):
+    """POST /api/v1/hooks/n8n/: the signed callback (authenticated by its HMAC only; the order of
+    checks is in workflows.services.hooks)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="hooks_n8n", tags=["hooks"], auth=[], request=OpenApiTypes.OBJECT,
+        responses={
+            200: described("replay of a recorded execution"),
+            201: described("execution recorded"),
+            400: ERRORS[400], 401: error_response("bad or stale signature"),
+            404: error_response("unknown workflow"),
+            413: error_response("body too large"),
+            429: error_response("too many unsigned or badly signed callbacks from this address"),
+        },
+    )
+    def create(self, request):
+        django_request = request._request
+        length = django_request.META.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            raise HookRejected(413, f"body is larger than {MAX_BODY_BYTES} bytes")
+        outcome = hook_receive(
+            body=django_request.body,
+            signature=django_request.headers.get(SIGNATURE_HEADER),
+            workflow_header=django_request.headers.get(WORKFLOW_HEADER),
+            timestamp_header=django_request.headers.get("X-Echelon-Timestamp"),
+            # The one notion of the client every limit uses (its trusted-proxy rule included).
+            client=client_address(django_request),
+        )
+        execution = outcome.result.execution
+        return Response(
+            {
+                "execution": str(execution.pk), "workflow": str(outcome.workflow.pk),
+                "n8n_execution_id": execution.execution_id, "status": execution.status,
+                "created": outcome.result.created, "thoughts": outcome.result.thoughts,
+            },
+            status=status.HTTP_201_CREATED if outcome.result.created else status.HTTP_200_OK,
+        )

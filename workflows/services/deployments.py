@@ -24,6 +24,7 @@ from django.utils import timezone
 from agents.models import Agent, AgentStatus
 from agents.services import agent_set_status
 from notifications.services import notify_deployment_outcome
+from echelon.errors import Conflict
 from workflows.models import Deployment, DeploymentStatus, TriggerType
 from workflows.n8n.backends import DeploymentBackend, PublishResult, backend_for_settings
 from workflows.services.scheduling import due_deployments, scheduled_config
@@ -41,14 +42,15 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class DeploymentStateError(Exception):
-    """An illegal transition (the API answers 409 with this message)."""
+class DeploymentStateError(Conflict):
+    """An illegal transition (the API answers 409 with this message and the current status)."""
 
     def __init__(self, deployment: Deployment, target: str):
         allowed = ", ".join(sorted(TRANSITIONS.get(deployment.status, ()))) or "none (final state)"
         super().__init__(
             f"Deployment v{deployment.version} is {deployment.status}; it cannot become {target} "
-            f"(allowed from {deployment.status}: {allowed})"
+            f"(allowed from {deployment.status}: {allowed})",
+            field="status", current=deployment.status,
         )
         self.current, self.target = deployment.status, target
 

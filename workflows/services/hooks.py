@@ -29,8 +29,9 @@ from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 from echelon.dates import in_utc
+from echelon.errors import KIND_OF_STATUS, DomainError
 from echelon.jsonvalues import MAX_DEPTH, top_field, unstorable_message, unstorable_path
-from monitoring.throttles import KEY_SLACK_SECONDS, count_request
+from echelon.counters import KEY_SLACK_SECONDS, count_request
 from workflows.services.thoughts import ThoughtBatchError
 from workflows.models import Workflow
 from workflows.services.executions import N8N_STATUSES, ExecutionReport, RecordResult, execution_record
@@ -44,12 +45,13 @@ WORKFLOW_HEADER = "X-Echelon-Workflow"
 SIGNATURE_HEADER = "X-Echelon-Signature"
 
 
-class HookRejected(Exception):
+class HookRejected(DomainError):
     """The callback is refused with HTTP `status`; `field` names the offending part when known."""
 
     def __init__(self, status: int, message: str, field: str | None = None, retry_after: int | None = None):
-        super().__init__(message)
-        self.status, self.message, self.field, self.retry_after = status, message, field, retry_after
+        super().__init__(message, field=field)
+        self.kind = KIND_OF_STATUS[status]
+        self.status, self.retry_after = status, retry_after
 
 
 def sign(body: bytes, secret: str, timestamp: str | None = None) -> str:

@@ -15,13 +15,16 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from echelon.dates import in_utc
+from echelon.errors import DomainError
 from workflows.models import Deployment, DeploymentStatus, TriggerType
 
 MAX_AHEAD = timedelta(days=365)
 
 
-class ScheduleError(ValueError):
+class ScheduleError(DomainError):
     """`run_at` is missing, unreadable, past or too far ahead (the API answers 400)."""
+
+    field = "run_at"
 
 
 def run_at_checked(value, *, now: datetime | None = None) -> datetime:

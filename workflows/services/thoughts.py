@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 
 from echelon.jsonvalues import top_field, unstorable_message, unstorable_path
+from echelon.errors import DomainError
 from notifications.models import AgentThought, NodeType
 from realtime.publisher import INSERT, publish_rows
 from workflows.models import WorkflowExecution
@@ -23,12 +24,12 @@ CONTENT_MAX = 20_000
 UPDATABLE = ["node_type", "content", "metadata", "parent_node_id", "confidence_score", "processing_time_ms"]
 
 
-class ThoughtBatchError(ValueError):
+class ThoughtBatchError(DomainError):
     """The batch is invalid; `field` is the offending place (e.g. `thoughts[2].parent_node_id`)."""
 
     def __init__(self, message: str, *, field: str | None = None, node_id: str | None = None):
-        super().__init__(message)
-        self.message, self.field, self.node_id = message, field, node_id
+        super().__init__(message, field=field, node_id=node_id)
+        self.node_id = node_id
 
 
 def _is_int(value) -> bool:
