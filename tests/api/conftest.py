@@ -14,9 +14,10 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+
 from accounts.models import Role
-from echelon.auth.tokens import access_token_for
 from tests import factories as f
+from tests.api.clients import client_as
 
 
 @pytest.fixture(autouse=True)
@@ -71,14 +72,6 @@ def world(db):
     return w
 
 
-def client_as(user) -> APIClient:
-    """An API client carrying `user`'s JWT access token (anonymous for None)."""
-    client = APIClient()
-    if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token_for(user)}")
-    return client
-
-
 @pytest.fixture
 def as_actor(world):
     """`as_actor("viewer")` → a client for that actor of the world ("anonymous": no token)."""
@@ -87,18 +80,3 @@ def as_actor(world):
         return client_as(None if actor == "anonymous" else world[actor])
 
     return make
-
-
-def results(response) -> list[dict]:
-    """The rows of a list response (paginated or not)."""
-    body = response.json()
-    return body["results"] if isinstance(body, dict) and "results" in body else body
-
-
-@pytest.fixture(scope="session")
-def policy_matrix():
-    """The policy matrix's resources (tests/api/test_policy_matrix.py: actors, rows, expected
-    statuses), for the runs of other adapters over the same table (tests/api/test_rest_policy_matrix.py)."""
-    from tests.api import test_policy_matrix  # here, not at the top: that module imports this one
-
-    return test_policy_matrix

@@ -12,7 +12,7 @@ from accounts.models import Role, UserRole
 from agents.models import Agent
 from notifications.models import Notification, NotificationType
 from tests import factories as f
-from tests.api.conftest import results
+from tests.api.clients import results
 
 
 def status_notes(user):

@@ -14,7 +14,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.models import UserRole
 from echelon.auth.tokens import InvalidAccessToken, access_token_for, user_from_access_token
 from tests import factories as f
-from tests.api.conftest import client_as
+from tests.api.clients import client_as
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import client_as
+from tests.api.clients import client_as
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests import factories as f
-from tests.api.conftest import client_as
+from tests.api.clients import client_as
 
 
 @pytest.mark.parametrize("url", ["/api/v1/agents/", "/api/v1/workflows/"])

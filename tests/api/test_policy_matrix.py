@@ -1,220 +1,30 @@
-"""The access policy (README "Access policy") as a matrix: actor × operation → status, and for
-lists the exact set of rows. Each table below reads like the policy table.
-
-Actors: `owner` owns agents but is in no team; `admin`, `manager` (agent_manager) and `viewer`
-are members of `team` (where the owner's agent_team lives); `outsider` is admin of another
-team; `anonymous` has no token; `superuser` sees everything.
-Rows: `<kind>_team` (owner's, in the team), `<kind>_private` (owner's, no team),
-`<kind>_other` (outsider's).
-"""
+"""The access policy as a matrix (tests/api/matrix.py) over `/api/v1`, and the guard that every
+route and action the project serves is in it (or named below with the test that covers it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
-from tests.api.conftest import results
+from supabase_api.rest.schema import tables
+from tests.api.clients import results
+from tests.api.matrix import ACTORS, RESOURCES, request
 
-ACTORS = ("owner", "admin", "manager", "viewer", "outsider", "anonymous", "superuser")
-
-
-@dataclass
-class Resource:
-    url: str
-    target: str  # world key of the row used for detail operations
-    table: str  # actor | list | one column per operation
-    create: dict | None = None  # body (values naming world keys are replaced by their ids)
-    update: dict = field(default_factory=dict)
-    actions: dict = field(default_factory=dict)  # column → (method, url suffix, body)
-
-    def rows(self) -> dict[str, dict[str, str]]:
-        lines = [line.split("|") for line in self.table.strip().splitlines()]
-        header = [cell.strip() for cell in lines[0]]
-        return {
-            cells[0].strip(): {header[i]: cells[i].strip() for i in range(1, len(header))} for cells in lines[1:]
-        }
-
-
-def _resolve(body, world):
-    if isinstance(body, dict):
-        return {k: _resolve(v, world) for k, v in body.items()}
-    if isinstance(body, str) and body.startswith("@"):
-        return str(world[body[1:]].pk)
-    return body
-
-
-RESOURCES = {
-    # agents: owner (seed) and team members (seed) read; owner, team admin and agent_manager
-    # change, activate, pause (extension); only the owner deletes.
-    "agents": Resource(
-        url="/api/v1/agents/", target="agent_team",
-        create={"name": "New agent", "type": "market"}, update={"description": "changed"},
-        actions={"activate": ("post", "activate/", None), "pause": ("post", "pause/", None)},
-        table="""
-        actor     | list                                 | retrieve | create | update | delete | activate | pause
-        owner     | agent_team agent_private             | 200      | 201    | 200    | 204    | 200      | 200
-        admin     | agent_team                           | 200      | 201    | 200    | 403    | 200      | 200
-        manager   | agent_team                           | 200      | 201    | 200    | 403    | 200      | 200
-        viewer    | agent_team                           | 200      | 201    | 403    | 403    | 403      | 403
-        outsider  | agent_other                          | 404      | 201    | 404    | 404    | 404      | 404
-        anonymous | -                                    | 401      | 401    | 401    | 401    | 401      | 401
-        superuser | agent_team agent_private agent_other | 200      | 201    | 200    | 204    | 200      | 200
-        """,
-    ),
-    # agent_templates: public ones for every signed-in user, private ones for their creator;
-    # the creator writes. Target: the outsider's public template.
-    "agent-templates": Resource(
-        url="/api/v1/agent-templates/", target="tpl_public",
-        create={"name": "T", "type": "media", "default_config": {"a": 1}}, update={"name": "renamed"},
-        actions={"instantiate": ("post", "instantiate/", {"name": "From template"})},
-        table="""
-        actor     | list                             | retrieve | create | update | delete | instantiate
-        owner     | tpl_public tpl_owner             | 200      | 201    | 403    | 403    | 201
-        admin     | tpl_public                       | 200      | 201    | 403    | 403    | 201
-        viewer    | tpl_public                       | 200      | 201    | 403    | 403    | 201
-        outsider  | tpl_public tpl_other             | 200      | 201    | 200    | 204    | 201
-        anonymous | -                                | 401      | 401    | 401    | 401    | 401
-        superuser | tpl_public tpl_owner tpl_other   | 200      | 201    | 200    | 204    | 201
-        """,
-    ),
-    # deployments: as their agent (read: owner + team members; write: owner, admin, agent_manager).
-    # A create naming an agent the actor may not change is a 400 (the id is not revealed).
-    "deployments": Resource(
-        url="/api/v1/deployments/", target="dep_team",
-        create={"agent": "@agent_team", "trigger_type": "manual"}, update={"deployment_url": "https://x.test/"},
-        table="""
-        actor     | list                           | retrieve | create | update | delete
-        owner     | dep_team dep_private           | 200      | 201    | 200    | 204
-        admin     | dep_team                       | 200      | 201    | 200    | 204
-        manager   | dep_team                       | 200      | 201    | 200    | 204
-        viewer    | dep_team                       | 200      | 400    | 403    | 403
-        outsider  | dep_other                      | 404      | 400    | 404    | 404
-        anonymous | -                              | 401      | 401    | 401    | 401
-        superuser | dep_team dep_private dep_other | 200      | 201    | 200    | 204
-        """,
-    ),
-    # workflows (RLS on, no seed policy): as deployments.
-    "workflows": Resource(
-        url="/api/v1/workflows/", target="wf_team",
-        create={"agent": "@agent_team", "name": "wf"}, update={"description": "changed"},
-        table="""
-        actor     | list                        | retrieve | create | update | delete
-        owner     | wf_team wf_private          | 200      | 201    | 200    | 204
-        admin     | wf_team                     | 200      | 201    | 200    | 204
-        manager   | wf_team                     | 200      | 201    | 200    | 204
-        viewer    | wf_team                     | 200      | 400    | 403    | 403
-        outsider  | wf_other                    | 404      | 400    | 404    | 404
-        anonymous | -                           | 401      | 401    | 401    | 401
-        superuser | wf_team wf_private wf_other | 200      | 201    | 200    | 204
-        """,
-    ),
-    # workflow_executions, agent_thoughts, agent_metrics: read as their agent; users never write.
-    "workflow-executions": Resource(
-        url="/api/v1/workflow-executions/", target="exec_team", create={}, update={"status": "error"},
-        table="""
-        actor     | list                              | retrieve | create | update | delete
-        owner     | exec_team exec_private            | 200      | 405    | 405    | 405
-        manager   | exec_team                         | 200      | 405    | 405    | 405
-        viewer    | exec_team                         | 200      | 405    | 405    | 405
-        outsider  | exec_other                        | 404      | 405    | 405    | 405
-        anonymous | -                                 | 401      | 401    | 401    | 401
-        superuser | exec_team exec_private exec_other | 200      | 405    | 405    | 405
-        """,
-    ),
-    "agent-thoughts": Resource(
-        url="/api/v1/agent-thoughts/", target="thought_team", create={}, update={"content": "x"},
-        table="""
-        actor     | list                                       | retrieve | create | update | delete
-        owner     | thought_team thought_private               | 200      | 405    | 405    | 405
-        viewer    | thought_team                               | 200      | 405    | 405    | 405
-        outsider  | thought_other                              | 404      | 405    | 405    | 405
-        anonymous | -                                          | 401      | 401    | 401    | 401
-        superuser | thought_team thought_private thought_other | 200      | 405    | 405    | 405
-        """,
-    ),
-    "agent-metrics": Resource(
-        url="/api/v1/agent-metrics/", target="metric_team", create={}, update={"value": "1"},
-        table="""
-        actor     | list                                    | retrieve | create | update | delete
-        owner     | metric_team metric_private              | 200      | 405    | 405    | 405
-        admin     | metric_team                             | 200      | 405    | 405    | 405
-        outsider  | metric_other                            | 404      | 405    | 405    | 405
-        anonymous | -                                       | 401      | 401    | 401    | 401
-        superuser | metric_team metric_private metric_other | 200      | 405    | 405    | 405
-        """,
-    ),
-    # notifications: the recipient only (seed); the recipient marks read and deletes. Expired
-    # ones (`note_owner_expired`) are in no list.
-    "notifications": Resource(
-        url="/api/v1/notifications/", target="note_owner", create={}, update={"title": "x"},
-        actions={"mark_read": ("post", "mark-read/", None)},
-        table="""
-        actor     | list                  | retrieve | create | update | delete | mark_read
-        owner     | note_owner            | 200      | 405    | 405    | 204    | 200
-        admin     | -                     | 404      | 405    | 405    | 404    | 404
-        outsider  | note_other            | 404      | 405    | 405    | 404    | 404
-        anonymous | -                     | 401      | 401    | 401    | 401    | 401
-        superuser | note_owner note_other | 200      | 405    | 405    | 204    | 200
-        """,
-    ),
-    # teams: members read; the team admin changes and deletes; anyone creates (and becomes admin).
-    "teams": Resource(
-        url="/api/v1/teams/", target="team",
-        create={"name": "New team", "slug": "new-team"}, update={"name": "Renamed"},
-        table="""
-        actor     | list            | retrieve | create | update | delete
-        owner     | -               | 404      | 201    | 404    | 404
-        admin     | team            | 200      | 201    | 200    | 204
-        manager   | team            | 200      | 201    | 403    | 403
-        viewer    | team            | 200      | 201    | 403    | 403
-        outsider  | team_other      | 404      | 201    | 404    | 404
-        anonymous | -               | 401      | 401    | 401    | 401
-        superuser | team team_other | 200      | 201    | 200    | 204
-        """,
-    ),
-    # user_roles: members of the team read; the team admin grants, changes and revokes; a member
-    # may delete their own role (leave). Target: the viewer's membership. Granting in a team one
-    # does not administer is a 400 (the team id is not revealed).
-    "team-roles": Resource(
-        url="/api/v1/team-roles/", target="role_viewer",
-        create={"team": "@team", "user": "@owner", "role": "viewer"}, update={"role": "agent_manager"},
-        table="""
-        actor     | list                                                | retrieve | create | update | delete
-        owner     | -                                                   | 404      | 400    | 404    | 404
-        admin     | role_admin role_manager role_viewer                 | 200      | 201    | 200    | 204
-        manager   | role_admin role_manager role_viewer                 | 200      | 400    | 403    | 403
-        viewer    | role_admin role_manager role_viewer                 | 200      | 400    | 403    | 204
-        outsider  | role_outsider                                       | 404      | 400    | 404    | 404
-        anonymous | -                                                   | 401      | 401    | 401    | 401
-        superuser | role_admin role_manager role_viewer role_outsider   | 200      | 201    | 200    | 204
-        """,
-    ),
-    # users: self, and members of a shared team (public profile); read-only here (see users/me).
-    "users": Resource(
-        url="/api/v1/users/", target="manager", create={"email": "x@example.com"}, update={"full_name": "x"},
-        table="""
-        actor     | list                                              | retrieve | create | update | delete
-        owner     | owner                                             | 404      | 405    | 405    | 405
-        admin     | admin manager viewer                              | 200      | 405    | 405    | 405
-        viewer    | admin manager viewer                              | 200      | 405    | 405    | 405
-        outsider  | outsider                                          | 404      | 405    | 405    | 405
-        anonymous | -                                                 | 401      | 401    | 401    | 401
-        superuser | owner admin manager viewer outsider superuser     | 200      | 405    | 405    | 405
-        """,
-    ),
-    # api_usage: the user it belongs to reads; nobody writes through the API.
-    "api-usage": Resource(
-        url="/api/v1/api-usage/", target="usage_owner", create={}, update={"status_code": 500},
-        table="""
-        actor     | list                    | retrieve | create | update | delete
-        owner     | usage_owner             | 200      | 405    | 405    | 405
-        outsider  | usage_other             | 404      | 405    | 405    | 405
-        anonymous | -                       | 401      | 401    | 401    | 401
-        superuser | usage_owner usage_other | 200      | 405    | 405    | 405
-        """,
-    ),
+# Routes outside the row-policy matrix, each with what covers it instead. A new route must be
+# added to the matrix, or here with its reason; the guard fails otherwise.
+NOT_ROW_POLICY = {
+    "/api/v1/auth/": "JWT obtain/refresh/logout: tests/api/test_auth.py",
+    "/api/v1/hooks/n8n/": "authenticated by its HMAC, not a user: tests/lifecycle/test_hooks.py",
+    "/api/v1/schema/": "the OpenAPI document: tests/hardening/test_openapi_fuzz.py",
+    "/api/docs/": "Swagger UI page: tests/web/test_pages.py",
+    "/auth/v1": "GoTrue endpoints (no row of another user): tests/supabase/test_auth.py",
+    "/rest/v1": "PostgREST errors for unknown paths: tests/supabase/test_rest_reads.py",
+    "/admin/": "the admin asks the same policies: tests/columns/test_admin.py",
+    "/": "server-rendered pages over the same selectors: tests/web/",
 }
+REST_TABLE_ROUTE = "/rest/v1/<str:table>"
+POLICY_ACTION = {"list": "list", "create": "create", "retrieve": "retrieve", "update": "update",
+                 "partial_update": "update", "destroy": "delete"}
 
 
 def _cases():
@@ -224,30 +34,14 @@ def _cases():
                 yield pytest.param(name, actor, operation, value, id=f"{name}-{actor}-{operation}")
 
 
-def _request(resource: Resource, operation: str, client, world):
-    detail = f"{resource.url}{world[resource.target].pk}/"
-    if operation == "list":
-        return client.get(resource.url, {"page_size": 200})
-    if operation == "retrieve":
-        return client.get(detail)
-    if operation == "create":
-        return client.post(resource.url, _resolve(resource.create, world), format="json")
-    if operation == "update":
-        return client.patch(detail, _resolve(resource.update, world), format="json")
-    if operation == "delete":
-        return client.delete(detail)
-    method, suffix, body = resource.actions[operation]
-    return getattr(client, method)(detail + suffix, _resolve(body, world), format="json")
-
-
 @pytest.mark.parametrize(("resource_name", "actor", "operation", "expected"), list(_cases()))
-def test_policy_matrix(resource_name, actor, operation, expected, world, as_actor):
+def test_policy_matrix(resource_name, actor, operation, expected, world, as_actor, settings):
+    settings.N8N_BASE_URL = ""  # deploy/stop talk to no n8n (the local backend)
     resource = RESOURCES[resource_name]
-    response = _request(resource, operation, as_actor(actor), world)
-    if operation == "list":
-        if actor == "anonymous":
-            assert response.status_code == 401, response.content
-            return
+    response = request(resource, operation, as_actor(actor), world)
+    if operation in resource.row_sets and actor == "anonymous":
+        expected = "401"  # no rows to compare: the list refuses without a token
+    elif operation in resource.row_sets:
         assert response.status_code == 200, response.content
         wanted = set() if expected == "-" else set(expected.split())
         by_id = {str(obj.pk): key for key, obj in world.items() if hasattr(obj, "pk")}
@@ -259,18 +53,89 @@ def test_policy_matrix(resource_name, actor, operation, expected, world, as_acto
         assert "error" in response.json() and response.json()["error"]["message"]
 
 
-def test_every_policy_viewset_is_in_the_matrix():
-    """A new resource served under the row policy must get its table here."""
-    from django.urls import get_resolver
+def test_every_table_has_a_line_per_actor_kind():
+    missing = {name: set(ACTORS) - set(resource.rows()) for name, resource in RESOURCES.items()}
+    assert not {name: actors for name, actors in missing.items() if actors}
 
-    from echelon.api import urls
-    from echelon.api.viewsets import PolicyMixin
 
-    prefixes = set()
-    for include in get_resolver(urls).url_patterns:
-        for pattern in getattr(include, "url_patterns", []):
-            view_class = getattr(pattern.callback, "cls", None)
-            if view_class is not None and issubclass(view_class, PolicyMixin):
-                prefixes.add(str(pattern.pattern).lstrip("^").split("/")[0])
-    assert len(prefixes) >= 12
-    assert prefixes <= set(RESOURCES), prefixes - set(RESOURCES)
+def _routes(resolver, prefix=""):
+    """(path as written, callback) of every URL pattern, includes followed."""
+    for pattern in resolver.url_patterns:
+        text = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern, text)
+        elif isinstance(pattern, URLPattern):
+            yield "/" + text.replace("^", "").replace("$", ""), pattern.callback
+
+
+def _served_actions():
+    """(route, policy action) of every viewset route under /api/v1/, and every other route."""
+    served, others = set(), set()
+    for route, callback in _routes(get_resolver()):
+        actions = getattr(callback, "actions", None)
+        if actions is None:
+            others.add(route)
+            continue
+        for method, action in actions.items():
+            if method not in ("head", "options"):
+                served.add((route, POLICY_ACTION.get(action, action)))
+    return served, others
+
+
+def _covered(world):
+    """(route, policy action) of every request the matrix makes."""
+    covered = set()
+    for resource in RESOURCES.values():
+        detail = f"{resource.url}{world[resource.target].pk}/"
+        paths = {"list": resource.url, "create": resource.url, "retrieve": detail, "update": detail, "delete": detail}
+        paths |= {op: detail + suffix for op, (_, suffix, _) in resource.actions.items()}
+        paths |= {op: resource.url + suffix for op, (_, suffix, _) in resource.collection.items()}
+        columns = next(iter(resource.rows().values()))
+        for operation in columns:
+            match = resolve(paths[operation])
+            action = match.func.actions.get(_method(resource, operation)) if hasattr(match.func, "actions") else None
+            if action is not None:
+                covered.add((_route_of(match), POLICY_ACTION.get(action, action)))
+    return covered
+
+
+def _method(resource, operation) -> str:
+    standard = {"list": "get", "retrieve": "get", "create": "post", "update": "patch", "delete": "delete"}
+    if operation in standard:
+        return standard[operation]
+    return (resource.actions.get(operation) or resource.collection[operation])[0]
+
+
+def _exempt(route: str) -> bool:
+    """Named in NOT_ROW_POLICY: the API's exemptions exactly, the page prefixes by prefix."""
+    return any(route.startswith(prefix) for prefix in NOT_ROW_POLICY if prefix != "/") or not route.startswith(
+        ("/api/", "/rest/", "/auth/", "/admin/"))
+
+
+def _route_of(match) -> str:
+    return "/" + match.route.replace("^", "").replace("$", "")
+
+
+def test_every_route_and_action_is_in_the_matrix(world):
+    """A new route, viewset action or method under the API must get its column in the matrix."""
+    served, others = _served_actions()
+    served = {(route, action) for route, action in served if not _exempt(route)}
+    covered = _covered(world)
+    missing = sorted(served - covered)
+    # PUT is the same object check as PATCH (PolicyMixin.edit_actions): both map to "update".
+    assert not missing, f"routes/actions served but not in tests/api/matrix.py: {missing}"
+    unexplained = sorted(route for route in others - {REST_TABLE_ROUTE} if not _exempt(route))
+    assert not unexplained, f"routes neither in the matrix nor in NOT_ROW_POLICY: {unexplained}"
+    assert REST_TABLE_ROUTE in others, "the /rest/v1 table route moved: update this guard"
+    # the walk saw the API itself (not an empty or partial resolver): every resource and the actions
+    actions = {action for _, action in served}
+    assert {"deploy", "dashboard", "stop", "thoughts", "mind_map", "bulk", "aggregate", "summary",
+            "rotate_secret", "me"} <= actions, actions
+    assert {route.split("/")[3] for route, _ in served} == {r.url.split("/")[3] for r in RESOURCES.values()}
+
+
+def test_every_rest_v1_table_is_in_the_matrix():
+    """`/rest/v1/<table>` serves every policy table: each must be a matrix resource (the REST
+    run of the matrix, tests/api/test_rest_policy_matrix.py, then covers it)."""
+    matrix_tables = {resolve(resource.url).func.cls.queryset.model._meta.db_table for resource in RESOURCES.values()}
+    assert set(tables()) == matrix_tables, set(tables()) ^ matrix_tables

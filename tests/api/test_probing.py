@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.api.conftest import results
+from tests.api.clients import results
 
 MISSING = str(uuid.UUID(int=1))
 

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from tests import factories as f
-from tests.api.conftest import client_as, results
+from tests.api.clients import client_as, results
 
 
 def _agent(world):

@@ -1,6 +1,5 @@
-"""The policy matrix (tests/api/test_policy_matrix.py) run against `/rest/v1`: same world, same
-actors, same expectations, read in PostgREST's terms. The table comes through the
-`policy_matrix` fixture (tests/api/conftest.py), never copied.
+"""The policy matrix (tests/api/matrix.py) run against `/rest/v1`: same world, same actors, same
+expectations, read in PostgREST's terms (the table is imported, never copied).
 
 How an `/api/v1` expectation reads under `/rest/v1` (PostgREST under RLS):
 - list: the same rows (anonymous, 401 there: the anon key reads nothing, `[]`);
@@ -15,7 +14,9 @@ How an `/api/v1` expectation reads under `/rest/v1` (PostgREST under RLS):
 - users update (405 there: `/api/v1` changes a profile only at `users/me`): `/rest/v1` takes
   PATCH users under the policy's writers, so the row comes back exactly when the policy lets
   the actor edit it (self, superusers).
-- `instantiate` has no PostgREST form (it would be an RPC): not run here.
+- actions without a PostgREST form (they would be RPCs: instantiate, deploy, stop, thoughts,
+  rotate_secret, bulk, ...) and reads that are not rows of the table (dashboard, aggregate,
+  summary, unread_count, me, mind_map) are not run here (NO_REST_FORM).
 
 Each case runs in a savepoint that is rolled back, so every case sees the same world; all
 mismatches are reported together.
@@ -30,10 +31,12 @@ from django.utils import timezone
 from echelon.policy import policy_for
 from supabase_api.rest.resources import takes
 from supabase_api.rest.schema import tables
+from tests.api.matrix import RESOURCES, resolve_body
 from tests.supabase.clients import supabase_client
 
 OBJECT = "application/vnd.pgrst.object+json"
-NO_REST_FORM = {"instantiate"}
+NO_REST_FORM = {"instantiate", "deploy", "dashboard", "stop", "rotate_secret", "thoughts", "mind_map", "bulk",
+                "aggregate", "mark_all_read", "unread_count", "me", "me_update", "summary"}
 REST_ACTIONS = {"activate": {"status": "active"}, "pause": {"status": "paused"},
                 "mark_read": {"read_at": "now"}}
 
@@ -113,12 +116,12 @@ def _check(expected, response, target, operation, world) -> str | None:
     return None
 
 
-def test_policy_matrix_over_rest_v1(world, policy_matrix, settings):
+def test_policy_matrix_over_rest_v1(world, settings):
     # one test makes every case's request: the tiers' quotas are lifted (they are tested elsewhere)
     settings.ECHELON_RATE_LIMITS = {tier: {"requests": 10**9, "window_seconds": 60}
                                     for tier in ("anonymous", "free", "pro", "enterprise")}
     mismatches, ran = [], 0
-    for name, resource in policy_matrix.RESOURCES.items():
+    for name, resource in RESOURCES.items():
         table, serializer_class = _table_of(resource)
         target = world[resource.target]
         for actor, expected_row in resource.rows().items():
@@ -130,9 +133,9 @@ def test_policy_matrix_over_rest_v1(world, policy_matrix, settings):
                     body = dict(REST_ACTIONS[operation])
                     body = {k: timezone.now().isoformat() if v == "now" else v for k, v in body.items()}
                 elif operation == "create":
-                    body = _columns(policy_matrix._resolve(resource.create, world), serializer_class)
+                    body = _columns(resolve_body(resource.create, world), serializer_class)
                 else:
-                    body = _columns(policy_matrix._resolve(resource.update, world), serializer_class)
+                    body = _columns(resolve_body(resource.update, world), serializer_class)
                 expected = _expected(resource, table, operation, drf, actor, world, body)
                 with transaction.atomic():
                     response = _run(supabase_client(user), table, operation, target, body)

@@ -9,7 +9,7 @@ from agents.selectors import AgentRows
 from echelon.db import sqlmemo
 from echelon.policy import policy_for
 from tests import factories as f
-from tests.api.conftest import client_as
+from tests.api.clients import client_as
 
 ACTORS = ["owner", "admin", "manager", "viewer", "outsider", "superuser", "staff"]
 

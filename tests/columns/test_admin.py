@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from echelon.columns import OPERATOR
 from echelon.policy import policy_for
-from tests.columns.conftest import never_values, walked_models
+from tests.columns.support import never_values, walked_models
 
 pytestmark = pytest.mark.django_db
 ADMIN_READERS = ("owner", "staff", "outsider", "superuser")

@@ -13,25 +13,16 @@ of these tests fails on the code before the column declaration.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
 
-import httpx
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.urls import reverse
-from websockets.asyncio.client import connect
 
 from accounts.models import AVATAR_URL_MAX_LENGTH, Role, User
 from agents.models import Agent, AgentTemplate
-from echelon.auth.tokens import access_token_for
 from notifications.models import AgentThought
 from tests import factories
-from tests.realtime.helpers import db, run, token_for
-from workflows.models import Workflow
-from workflows.services.hooks import sign
 
 
 def admin_url(model, view, *args):

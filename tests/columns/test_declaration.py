@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from accounts.models import User
 from echelon.columns import MEMBER, OPERATOR, SELF, Columns
 from echelon.policy import RowPolicy, column_declarations, policy_for, register, registered_models
-from tests.columns.conftest import ROW_MAKERS
+from tests.columns.support import ROW_MAKERS
 
 SNAPSHOT = Path(__file__).with_name("declarations.json")
 OUR_APPS = ("accounts", "agents", "workflows", "notifications", "monitoring")

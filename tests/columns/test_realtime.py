@@ -16,7 +16,7 @@ from accounts.models import User
 from echelon.columns import OPERATOR
 from echelon.policy import policy_for, registered_models
 from realtime.publisher import UPDATE, publish_rows
-from tests.columns.conftest import (
+from tests.columns.support import (
     READERS, ROW_MAKERS, changeable_column, never_values, plant_sentinels, walked_models,
 )
 from tests.realtime.helpers import Client, db, run, token_for

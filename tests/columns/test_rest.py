@@ -15,7 +15,7 @@ from accounts.models import User
 from echelon.api.viewsets import PolicyMixin
 from echelon.policy import policy_for
 from echelon.auth.tokens import access_token_for
-from tests.columns.conftest import READERS, expected_columns, never_values, walked_models
+from tests.columns.support import READERS, expected_columns, never_values, walked_models
 
 pytestmark = pytest.mark.django_db
 

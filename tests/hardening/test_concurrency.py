@@ -24,7 +24,7 @@ from agents.signals import agent_status_changed
 from notifications.models import Notification, NotificationType
 from notifications.services import notification_create
 from tests import factories
-from tests.lifecycle.test_concurrency import run_in_threads
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,12 +8,12 @@ import pytest
 
 from notifications.models import Notification
 from tests import factories as f
-from tests.api.conftest import client_as
-from tests.lifecycle.test_hooks import N8N_ID, SECRET, URL, global_secret, payload, workflow  # noqa: F401
+from tests.api.clients import client_as
+from tests.hooks import N8N_ID, SECRET, URL, payload
 from workflows.models import WorkflowExecution
 from workflows.services.hooks import sign
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("legacy_global_secret")]
 
 
 @pytest.fixture

@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 
 from notifications.models import AgentThought, Notification
 # The callback's helpers and fixtures (global secret, a linked workflow) are the lifecycle tests'.
-from tests.lifecycle.test_hooks import N8N_ID, SECRET, URL, global_secret, payload, workflow  # noqa: F401
+from tests.hooks import N8N_ID, SECRET, URL, payload
 from workflows.models import Workflow, WorkflowExecution
 from workflows.services.hooks import MAX_BODY_BYTES, sign
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("legacy_global_secret")]
 
 # CI: 60 examples per rule, the same every run; `make fuzz` (ECHELON_FUZZ_RANDOM=1): 2,000, random.
 RANDOM = os.environ.get("ECHELON_FUZZ_RANDOM") == "1"

@@ -19,7 +19,6 @@ from websockets.exceptions import ConnectionClosed
 from agents.models import Agent
 from agents.services import agent_set_status
 from tests import factories
-from tests.realtime.conftest import daphne_server, redis_server_url, redis_url  # noqa: F401
 from realtime.protocol import CLOSE_BINARY_FRAME, CLOSE_FRAME_TOO_BIG, CLOSE_UNREADABLE_FRAME
 from tests.realtime.helpers import VSNS, Client, agent_binding, db, run, token_for
 

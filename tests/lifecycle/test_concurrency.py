@@ -8,47 +8,22 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import datetime, timedelta, timezone as tz
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from agents.models import Agent
 from notifications.models import Notification
 from tests.factories import AgentFactory, WorkflowFactory
+from tests.threads import run_in_threads
 from workflows.models import Deployment, Workflow, WorkflowExecution
 from workflows.n8n.backends import LocalBackend
 from workflows.services import agent_deploy
 from workflows.services.hooks import sign
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_in_threads(count: int, work) -> list[BaseException]:
-    """Run `work(i)` in `count` threads released together; return the exceptions raised."""
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def target(i):
-        try:
-            connection.ensure_connection()  # connect before the barrier, so the work itself overlaps
-            barrier.wait(timeout=60)
-            work(i)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a worker thread hung"
-    return errors
 
 
 def test_parallel_deploys_get_consecutive_versions_and_one_live_deployment():

@@ -215,7 +215,7 @@ def test_interrupted_deployments_are_failed_by_the_sync_command(n8n_settings):
 
 # --- issue 12, points 12 and 11: audit fields from the server; storable trigger_config -------
 def test_requested_by_is_the_server_s_whatever_the_client_sends(settings):
-    from tests.api.conftest import client_as
+    from tests.api.clients import client_as
 
     settings.N8N_BASE_URL = ""
     agent = AgentFactory()
@@ -242,7 +242,7 @@ def test_requested_by_is_the_server_s_whatever_the_client_sends(settings):
 @pytest.mark.parametrize("config,path", [({"a": "\x00"}, "trigger_config.a"),
                                          ({"deep": {"\x00": 1}}, "trigger_config.deep.'\\x00'")])
 def test_deploy_with_an_unstorable_trigger_config_is_400_and_writes_nothing(config, path):
-    from tests.api.conftest import client_as
+    from tests.api.clients import client_as
 
     agent = AgentFactory()
     response = client_as(agent.created_by).post(f"/api/v1/agents/{agent.pk}/deploy/", {"trigger_config": config},

@@ -16,7 +16,7 @@ import pytest
 from django.test import Client
 
 from echelon.redaction import REDACTED
-from tests.api.conftest import client_as
+from tests.api.clients import client_as
 from tests.factories import AgentFactory, WorkflowFactory
 from tests.lifecycle.fake_n8n import recording
 from workflows.models import WorkflowExecution

@@ -8,41 +8,11 @@ import time
 import pytest
 
 from notifications.models import AgentThought, Notification
-from tests.factories import AgentFactory, WorkflowFactory
+from tests.hooks import LEGACY_SECRET, N8N_ID, SECRET, URL, payload, post
 from workflows.models import Workflow, WorkflowExecution
 from workflows.services.hooks import MAX_BODY_BYTES, sign
 
-pytestmark = pytest.mark.django_db
-
-URL = "/api/v1/hooks/n8n/"
-SECRET = "workflow-test-secret"
-N8N_ID = "9qAE7S1t2kkV2PNZ"
-LEGACY_SECRET = "legacy-global-secret"
-
-
-@pytest.fixture(autouse=True)
-def global_secret(settings):
-    """The legacy global secret is set, to show that it signs for no workflow with its own."""
-    settings.N8N_WEBHOOK_SECRET = LEGACY_SECRET
-
-
-@pytest.fixture
-def workflow():
-    return WorkflowFactory(agent=AgentFactory(status="active"), n8n_workflow_id=N8N_ID, webhook_secret=SECRET)
-
-
-def payload(**fields) -> dict:
-    """What wf-hmac.json's "Build payload" node sends, plus any extra fields."""
-    return {"event": "execution.finished", "status": "success", "n8n_execution_id": "13",
-            "n8n_workflow_id": "9qAE7S1t2kkV2PNZ", "ts": int(time.time()), "output": {"answer": 42}, **fields}
-
-
-def post(client, body, *, secret=SECRET, signature=None, headers=None, n8n_id=N8N_ID, **extra):
-    """What wf-hmac.json's "Callback" node sends: the raw body, its signature and the workflow."""
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    headers = {"X-Echelon-Signature": signature or sign(raw, secret), "X-Echelon-Workflow": n8n_id,
-               **(headers or {})}
-    return client.post(URL, raw, content_type="application/json", headers=headers, **extra)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("legacy_global_secret")]
 
 
 def nothing_written():

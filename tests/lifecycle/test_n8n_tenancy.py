@@ -20,7 +20,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
-from tests.api.conftest import client_as
+from tests.api.clients import client_as
 from tests.factories import AgentFactory, UserFactory, WorkflowFactory
 from workflows.models import Workflow, WorkflowExecution
 from workflows.services.hooks import sign

