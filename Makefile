@@ -43,7 +43,7 @@ $(NODE22_STAMP): $(NODE22_DIR)/package.json $(NODE22_DIR)/package-lock.json
 
 install: $(DEV_STAMP) $(NODE_STAMP) $(NODE22_STAMP)
 
-# Known vulnerabilities of every pin in requirements.txt (README, "Dependency audit"). CI runs it
+# Known vulnerabilities of every pin in requirements.txt (docs/security.md). CI runs it
 # after `make test`; a reviewed finding that does not apply goes in .ci/audit-ignore.txt with why.
 audit: $(STAMP)
 	$(PY) .ci/audit.py requirements.txt requirements-dev.txt
@@ -86,7 +86,7 @@ lint: $(DEV_STAMP)
 test: $(DEV_STAMP) $(NODE_STAMP) $(NODE22_STAMP) $(CHROMIUM) $(NGINX) $(REDIS_SERVER) $(FAKETIME)
 	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
 
-# Release check (README "Hardening: bad input"): the fuzzers of tests/hardening with many more,
+# Release check (docs/fuzz-findings.md): the fuzzers of tests/hardening with many more,
 # randomized examples (CI runs the same tests bounded and derandomized in `make test`).
 FUZZ_EXAMPLES ?= 100
 FUZZ_HOOK_EXAMPLES ?= 2000
@@ -98,7 +98,7 @@ fuzz: $(DEV_STAMP)
 bench: $(DEV_STAMP) $(NGINX)
 	$(WITH_DB) $(PY) -m bench $(BENCH_ARGS)
 
-# Mixed load against one server (default 10 minutes, 500 sockets; README "Hardening").
+# Mixed load against one server (default 10 minutes, 500 sockets; docs/operations.md).
 load: $(DEV_STAMP) $(NGINX)
 	$(WITH_DB) $(PY) -m bench.load $(LOAD_ARGS)
 

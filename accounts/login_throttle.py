@@ -6,8 +6,7 @@ Who is counted:
   case-insensitive match, which folds `ſ`→S and `ı`→I): the user's id when one matches, so every
   spelling of one account shares its buckets; an email that matches no user is keyed on its
   NFKC form upper-cased the way the lookup compares (Python's `upper()` folds the same letters);
-- the *address* is `echelon.clientaddr.client_address` (the trusted-proxy rule, README
-  "Security"), so behind a proxy each real client has its own buckets.
+- the *address* is `echelon.clientaddr.client_address` (the trusted-proxy rule, docs/security.md), so behind a proxy each real client has its own buckets.
 
 The rules, within `ECHELON_LOGIN_WINDOW_SECONDS` (a fixed window from the first failure):
 1. account + address: `ECHELON_LOGIN_FAILURES` failures and that pair is refused, even with the

@@ -1,5 +1,5 @@
 """Bounded mixed load against one Echelon server: `python -m bench.load [--seconds 600]`
-(`make load`, README "Hardening").
+(`make load`, docs/operations.md).
 
 The server under test, on the bench database, 127.0.0.1 only: `make serve`'s topology (nginx,
 gunicorn workers, daphne, Redis; `--server topology`, the default) or one daphne process

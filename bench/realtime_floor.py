@@ -37,7 +37,7 @@ async def main(port: int, url: str, channel: str) -> None:
             variants = orjson.loads(message["data"])["variants"]
             if not variants:
                 continue
-            # the bench's tables have one reader kind, hence one variant (README "Columns")
+            # the bench's tables have one reader kind, hence one variant (docs/security.md)
             data = orjson.dumps(variants[0]["data"])
             frame = b'[null,null,"realtime:bench","postgres_changes",{"ids":[1],"data":' + data + b"}]"
             broadcast(clients, frame.decode())

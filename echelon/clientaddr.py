@@ -1,7 +1,7 @@
 """The client's address: the ONE function every rate limit, throttle and lock keys on.
 
 `client_address(request)` answers the address of the machine that sent the request to us or to
-a proxy we trust (README "Security", trusted proxies):
+a proxy we trust (docs/security.md, trusted proxies):
 
 - No trusted proxies (the default): `REMOTE_ADDR`, the peer of the TCP connection. Any
   `X-Forwarded-For` is ignored, since whoever connects can write it.

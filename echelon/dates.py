@@ -1,4 +1,4 @@
-"""Date-times that PostgreSQL accepts.
+"""Date-times from clients, as PostgreSQL accepts them: the one parser (`parse_aware`).
 
 Python accepts UTC offsets up to ±23:59, PostgreSQL only up to ±15:59: a value such as
 `2026-11-25T10:00:00+20:07` reached the database as written and failed there (a 500 in the
@@ -10,6 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+NOT_ISO = "must be an ISO 8601 date-time"
+NO_OFFSET = "must include a time zone"
+
+
+class DateTimeInputError(ValueError):
+    """`value` is no usable date-time; the message says why (prefixed by the caller's name)."""
+
 
 def in_utc(value: datetime) -> datetime:
     """An aware datetime moved to UTC (a naive one is returned as is); ValueError when the
@@ -20,3 +27,26 @@ def in_utc(value: datetime) -> datetime:
         return value.astimezone(timezone.utc)
     except OverflowError:
         raise ValueError("out of the supported range of dates") from None
+
+
+def parse_aware(value, *, require_offset: bool = True) -> datetime:
+    """An ISO 8601 date-time string as an aware datetime in UTC (every caller that reads a
+    date-time from a client: filters, the n8n callback, run_at, bulk metrics, commands).
+
+    Raises DateTimeInputError with NOT_ISO (not a string, or unreadable), NO_OFFSET (a bare
+    local time is ambiguous) or the range problem. `require_offset=False` (n8n's own payloads)
+    returns a naive value as it is."""
+    if not isinstance(value, str):
+        raise DateTimeInputError(NOT_ISO)
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise DateTimeInputError(NOT_ISO) from None
+    if parsed.tzinfo is None:
+        if require_offset:
+            raise DateTimeInputError(NO_OFFSET)
+        return parsed
+    try:
+        return in_utc(parsed)
+    except ValueError as exc:
+        raise DateTimeInputError(f"is {exc}") from None

@@ -83,7 +83,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # inside CORS and security headers, so a browser can read the 413 too
-    "echelon.api.bodylimit.BodyLimitMiddleware",  # /api/ bodies over their limit → 413 JSON (README "Hardening")
+    "echelon.api.bodylimit.BodyLimitMiddleware",  # /api/ bodies over their limit → 413 JSON (docs/operations.md)
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -122,7 +122,7 @@ if not DATABASE_URL:
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("Echelon runs on PostgreSQL only; DATABASE_URL must be postgres://")
-# Connections are bounded in every mode (README "Database connections"). By default each
+# Connections are bounded in every mode (docs/operations.md). By default each
 # process has a psycopg pool of at most DATABASE_POOL_MAX connections (the metering flusher
 # keeps one of them); a request that finds them all lent waits up to DATABASE_POOL_TIMEOUT s
 # (then 503). The pool also made ASGI requests 0.4x → 0.85x faster than a connection each.
@@ -139,7 +139,7 @@ if DATABASE_POOL:
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
 # Broken connections (database restarted) are replaced, not reused: checked before each
-# request's first query, or by the pool before it lends one (README "Hardening").
+# request's first query, or by the pool before it lends one (docs/operations.md).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -150,12 +150,12 @@ AUTHENTICATION_BACKENDS = ["accounts.login_throttle.ThrottledModelBackend"]
 ECHELON_LOGIN_FAILURES = int(os.environ.get("ECHELON_LOGIN_FAILURES", "5"))
 ECHELON_LOGIN_WINDOW_SECONDS = int(os.environ.get("ECHELON_LOGIN_WINDOW_SECONDS", "900"))
 # Failures per window from one address over all accounts (spraying), and for one account from
-# addresses it never signed in from (README "Security", login throttle).
+# addresses it never signed in from (docs/security.md, login throttle).
 ECHELON_LOGIN_ADDRESS_FAILURES = int(os.environ.get("ECHELON_LOGIN_ADDRESS_FAILURES", "20"))
 ECHELON_LOGIN_ACCOUNT_FAILURES = int(os.environ.get("ECHELON_LOGIN_ACCOUNT_FAILURES", "100"))
 ECHELON_LOGIN_KNOWN_ADDRESS_DAYS = int(os.environ.get("ECHELON_LOGIN_KNOWN_ADDRESS_DAYS", "30"))
 # Client addresses (rate limits, login throttle): proxies whose X-Forwarded-For is believed,
-# as addresses or networks; none by default, so REMOTE_ADDR (README "Security").
+# as addresses or networks; none by default, so REMOTE_ADDR (docs/security.md).
 ECHELON_TRUSTED_PROXIES = env_list("ECHELON_TRUSTED_PROXIES")
 for _proxy in ECHELON_TRUSTED_PROXIES:
     try:
@@ -195,7 +195,7 @@ LOGOUT_REDIRECT_URL = "/login/"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-                          # a Redis that hangs must not hang requests (rate limits fall back, README "Hardening")
+                          # a Redis that hangs must not hang requests (rate limits fall back, docs/operations.md)
                           "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -269,7 +269,7 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# --- Monitoring: API usage metering and rate limits by tier (README "Monitoring") ----------
+# --- Monitoring: API usage metering and rate limits by tier (docs/monitoring.md) ----------
 # Every /api/ request is buffered in-process and written to api_usage by a background COPY.
 ECHELON_METERING = env_bool("ECHELON_METERING", True)
 ECHELON_METERING_BACKGROUND = env_bool("ECHELON_METERING_BACKGROUND", True)  # tests flush by hand
@@ -291,7 +291,7 @@ ECHELON_RATE_LIMITS = json.loads(os.environ.get("ECHELON_RATE_LIMITS", "null")) 
 }
 ECHELON_RATE_LIMIT_WARNING_PERCENT = int(os.environ.get("ECHELON_RATE_LIMIT_WARNING_PERCENT", "80"))
 ECHELON_RATE_LIMIT_EXEMPT_PATHS = env_list("ECHELON_RATE_LIMIT_EXEMPT_PATHS", "/api/v1/hooks/")
-# Request bodies under /api/ (README "Hardening: bad input"): 413 JSON above the limit. The bulk
+# Request bodies under /api/ (docs/fuzz-findings.md): 413 JSON above the limit. The bulk
 # metrics endpoint's documented 10,000 rows with metadata measure 2.2-2.8 MiB: it takes 16 MiB.
 ECHELON_MAX_BODY_BYTES = int(os.environ.get("ECHELON_MAX_BODY_BYTES", str(5 * 1024 * 1024 // 2)))
 ECHELON_BULK_MAX_BODY_BYTES = int(os.environ.get("ECHELON_BULK_MAX_BODY_BYTES", str(16 * 1024 * 1024)))
@@ -304,7 +304,7 @@ N8N_API_KEY = os.environ.get("N8N_API_KEY", "")
 # workflows/0004); unset, such a workflow needs a rotated secret. No default: a known value
 # would let anyone sign for those workflows.
 N8N_WEBHOOK_SECRET = os.environ.get("N8N_WEBHOOK_SECRET", "")
-# Unsigned or badly signed callbacks per client address and window, then 429 (README, "Signed callback").
+# Unsigned or badly signed callbacks per client address and window, then 429 (docs/n8n.md).
 ECHELON_HOOK_FAILURES = int(os.environ.get("ECHELON_HOOK_FAILURES", "20"))
 ECHELON_HOOK_FAILURE_WINDOW_SECONDS = int(os.environ.get("ECHELON_HOOK_FAILURE_WINDOW_SECONDS", "60"))
 # Request headers redacted from stored execution data, beside authorization, cookies and any

@@ -10,7 +10,7 @@ admin.site.index_title = "Platform operations"
 
 # Under /api/, Django's error handlers answer the API's JSON (the HTML pages elsewhere).
 handler404 = "echelon.api.exceptions.not_found"
-handler400 = "echelon.api.exceptions.bad_request"  # and 413 for RequestDataTooBig (README "Hardening")
+handler400 = "echelon.api.exceptions.bad_request"  # and 413 for RequestDataTooBig (docs/operations.md)
 handler500 = "echelon.api.exceptions.server_error"
 
 urlpatterns = [
@@ -19,5 +19,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("echelon.api.urls")),
     path("", include("supabase_api.urls")),  # /auth/v1, /rest/v1 for supabase-js (docs/supabase.md)
-    path("", include("web.urls")),  # web pages (README "Web pages"): after the API includes
+    path("", include("web.urls")),  # web pages (docs/web.md): after the API includes
 ]

@@ -23,13 +23,12 @@ import gc
 import math
 import re
 from contextlib import contextmanager
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 import orjson
 from django.utils import timezone
 
-from echelon.dates import in_utc
+from echelon.dates import DateTimeInputError, parse_aware
 from echelon.jsonvalues import unstorable_message, unstorable_path
 from monitoring.models import MetricType, MetricUnit
 
@@ -151,17 +150,9 @@ def validate_rows(rows) -> tuple[list[tuple], list[int], list[dict]]:
             recorded_at = now = now or timezone.now()
         else:
             try:
-                recorded_at = datetime.fromisoformat(recorded_at)
-            except (TypeError, ValueError):
-                errors.append({"index": index, "field": "recorded_at", "message": "must be an ISO 8601 datetime"})
-            else:
-                if recorded_at.tzinfo is None:
-                    errors.append({"index": index, "field": "recorded_at", "message": "must include a time zone"})
-                else:
-                    try:
-                        recorded_at = in_utc(recorded_at)  # offsets beyond ±15:59 failed in COPY
-                    except ValueError as exc:
-                        errors.append({"index": index, "field": "recorded_at", "message": f"is {exc}"})
+                recorded_at = parse_aware(recorded_at)  # in UTC: offsets beyond ±15:59 failed in COPY
+            except DateTimeInputError as exc:
+                errors.append({"index": index, "field": "recorded_at", "message": str(exc)})
 
         if len(errors) == bad:
             clean.append((agent_id.lower(), metric_type, value, unit, metadata, recorded_at))

@@ -1,4 +1,5 @@
-"""Who a websocket is: the REST API's JWT access tokens (simplejwt), verified here.
+"""Who a websocket is: the REST API's JWT access tokens, verified by the one verifier
+(`echelon.auth.tokens.verified_access_token`).
 
 A socket's identity holds what the fan-out needs in memory: user id, superuser flag, the ids
 of its teams (loaded once at connect, then kept current by user_roles changes on the bus)
@@ -6,7 +7,7 @@ and the token's expiry.
 
 A token is verified whole (signature, expiry, an active user) at the upgrade, at every
 `phx_join` (the token it carries, or the socket's) and at every `access_token` message, so a
-socket never acts on an expired token or for a user deactivated since (README "Realtime").
+socket never acts on an expired token or for a user deactivated since (docs/realtime.md).
 
 The anon key (`echelon.auth.tokens.anon_key`, what supabase-js puts in the socket URL) makes an
 anonymous identity: the socket may join, and receives nothing, as the policies give anonymous
@@ -18,12 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import AccessToken
-
-from echelon.auth.tokens import is_anon_key
+from echelon.auth.tokens import InactiveTokenUser, InvalidAccessToken, is_anon_key, verified_access_token
 
 
 class AuthError(Exception):
@@ -53,25 +49,16 @@ def anonymous_identity() -> Identity:
 
 
 def user_from_token(token: str | None):
-    """The active user of a valid access token; AuthError otherwise (sync: queries the DB)."""
-    from accounts.models import User
-
+    """The active user of a valid access token and its `exp` (the one verifier,
+    `echelon.auth.tokens.verified_access_token`); AuthError otherwise (sync: queries the DB)."""
     if not token:
         raise AuthError("missing access token (apikey)")
     try:
-        access = AccessToken(token)
-    except TokenError as exc:
+        return verified_access_token(token)
+    except InactiveTokenUser as exc:
+        raise InactiveUser(exc.user_id) from None
+    except InvalidAccessToken as exc:
         raise AuthError(str(exc)) from None
-    user_id = access.get(settings.SIMPLE_JWT.get("USER_ID_CLAIM", "user_id"))
-    if not user_id:
-        raise AuthError("token names no user")
-    try:
-        user = User.objects.filter(pk=user_id, is_active=True).first()
-    except (ValueError, ValidationError):  # a `sub` that is no user id at all
-        raise AuthError("token names no user") from None
-    if user is None:
-        raise InactiveUser(str(user_id))
-    return user, access.get("exp")
 
 
 def identity_from_token(token: str | None) -> Identity:

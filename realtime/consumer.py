@@ -3,7 +3,7 @@
 A raw ASGI application (no channel layer: changes come from the per-process dispatcher, not
 from per-socket `group_send`, which measured 6-9x slower). Handles auth at the upgrade,
 `phx_join` with `postgres_changes` bindings, heartbeats, `access_token` refresh, `phx_leave`,
-"unmatched topic", token expiry and idle close. See docs in README "Realtime".
+"unmatched topic", token expiry and idle close. See docs in docs/realtime.md.
 
 Authorization never goes stale: every `phx_join` and every `access_token` verifies its token
 (the one it carries, or the socket's) again: signature, expiry and an active user. A user found
@@ -51,8 +51,7 @@ def idle_timeout() -> float:
     return float(getattr(settings, "REALTIME_IDLE_TIMEOUT", 60))
 
 
-# Limits per socket, so one client cannot grow a server process without bound (README
-# "Hardening: bad input"; tests/hardening/test_websocket_fuzz.py).
+# Limits per socket, so one client cannot grow a server process without bound (docs/fuzz-findings.md; tests/hardening/test_websocket_fuzz.py).
 def max_frame_bytes() -> int:
     """A larger client frame closes the socket (protocol.CLOSE_FRAME_TOO_BIG)."""
     return int(getattr(settings, "REALTIME_MAX_FRAME_BYTES", 256 * 1024))
@@ -175,7 +174,7 @@ class RealtimeConsumer:
             await self._send({"type": "websocket.close", "code": protocol.CLOSE_UNAUTHORIZED})  # → HTTP 403
             return
         except (OperationalError, InterfaceError) as exc:
-            # Database down (README "Hardening"): not an auth failure. 4503 mirrors HTTP 503 (daphne
+            # Database down (docs/operations.md): not an auth failure. 4503 mirrors HTTP 503 (daphne
             # only lets applications send 1000 or 3000-4999); clients reconnect with backoff.
             log.warning("realtime: database unavailable at upgrade (%s); closing with 4503", type(exc).__name__)
             await self._send({"type": "websocket.accept"})

@@ -4,7 +4,7 @@ Why: under daphne an ASGI `websocket.send` goes through autobahn's `sendMessage`
 socket, debug-log arguments formatted eagerly) into Twisted's `transport.write`, which only
 buffers: it registers the socket with epoll, writes on a later loop pass, then unregisters.
 That measured ~60-100 µs per socket, 8x the bare-`websockets` floor at 1,000 sockets
-(README "Realtime"). asyncio's transports instead write at once when nothing is buffered.
+(docs/realtime.md). asyncio's transports instead write at once when nothing is buffered.
 
 So a change frame is framed once (autobahn's own `PreparedMessage`: the server frame bytes,
 unmasked) and shared by every socket that gets the same text; each socket then gets one
@@ -16,7 +16,7 @@ the OPEN state over a plain Twisted TCP transport, without permessage-deflate. O
 compression, another server such as uvicorn, Channels' test communicator, a closing socket)
 `writer_for` returns None / the writer returns False, and the caller uses the ASGI `send`.
 
-It stays because the production topology measured it necessary (README "Realtime": ASGI sends
+It stays because the production topology measured it necessary (docs/realtime.md: ASGI sends
 made daphne's 1,000-socket fan-out 8-26x the floor). Since it relies on daphne's, Twisted's and
 autobahn's internals, a daphne process refuses to start on versions it was not verified on
 (`check_versions`, called by echelon/asgi.py): pin the verified ones, verify the new ones with

@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 _by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def dispatchers() -> list:
+    """The dispatchers of this process (one per event loop), e.g. to count or drain sockets."""
+    return list(_by_loop.values())
+
+
 class Dispatcher:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop

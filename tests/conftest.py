@@ -40,7 +40,7 @@ def pytest_terminal_summary(terminalreporter, config):
     count = getattr(config, "_echelon_deselected_live", 0)
     if count:
         terminalreporter.write_line(
-            f"{count} opt-in n8n_live tests were not run (set N8N_LIVE=1 with a real n8n; see README)."
+            f"{count} opt-in n8n_live tests were not run (set N8N_LIVE=1 with a real n8n; see docs/n8n.md)."
         )
 
 

@@ -19,14 +19,14 @@ from django.views.decorators.http import require_POST
 
 from web import selectors
 from web.forms import EmailAuthenticationForm
-from web.tokens import realtime_token_for
+from echelon.auth.tokens import access_token_with_expiry
 
 NOTIFICATIONS_PER_PAGE = 50
 
 
 def page_context(request, page: str, **extra) -> dict:
     """What every signed-in page needs: the bell's count and the realtime socket's settings."""
-    token, expires_at = realtime_token_for(request.user)
+    token, expires_at = access_token_with_expiry(request.user)
     return {
         "page": page,
         "unread_count": selectors.unread_count(user=request.user),
@@ -90,5 +90,5 @@ def realtime_token(request):
     """A fresh access token for the page's socket. Session + CSRF (Django's middleware)."""
     if not request.user.is_authenticated or not request.user.is_active:
         return JsonResponse({"detail": "Sign in first"}, status=401)
-    token, expires_at = realtime_token_for(request.user)
+    token, expires_at = access_token_with_expiry(request.user)
     return JsonResponse({"token": token, "expires_at": expires_at})

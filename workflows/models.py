@@ -6,8 +6,8 @@ import secrets
 
 from django.db import models
 from django.db.models import Q
-from django.utils.dateparse import parse_datetime
 
+from echelon.dates import DateTimeInputError, parse_aware
 from echelon.db.models import UpdatedAtModel, choice_check, created_at, json_object, uuid_pk
 
 
@@ -95,10 +95,9 @@ class Deployment(models.Model):
         if self.trigger_type != TriggerType.SCHEDULED:
             return None
         try:
-            value = parse_datetime(str((self.trigger_config or {}).get("run_at", "")))
-        except ValueError:
+            return parse_aware((self.trigger_config or {}).get("run_at"))
+        except DateTimeInputError:
             return None
-        return value if value is not None and value.tzinfo is not None else None
 
 
 class Workflow(UpdatedAtModel):
@@ -122,7 +121,7 @@ class Workflow(UpdatedAtModel):
     execution_count = models.IntegerField(default=0, db_default=0, null=True, editable=False)
     success_count = models.IntegerField(default=0, db_default=0, null=True, editable=False)
     error_count = models.IntegerField(default=0, db_default=0, null=True, editable=False)
-    # Not in the seed: the per-workflow HMAC secret of n8n's signed callback (README, "Lifecycle
+    # Not in the seed: the per-workflow HMAC secret of n8n's signed callback (docs/n8n.md, "Lifecycle
     # and n8n"). Every new row gets its own; shown once (create, rotate-secret), never serialized.
     # Empty only on rows older than migration 0004, which fall back to settings.N8N_WEBHOOK_SECRET.
     webhook_secret = models.CharField(max_length=255, null=True, blank=True, default=new_webhook_secret)

@@ -52,7 +52,7 @@ class AgentViewSet(PolicyViewSet):
 
     def list(self, request, *args, **kwargs):
         # Hot path: plain rows + orjson instead of the ModelSerializer (same JSON shape), and
-        # the total counted in the page's query (see docs/performance.md, bench/bench_api.py).
+        # the total counted in the page's query (see docs/benchmarks.md, bench/bench_api.py).
         rows = AgentRows(lambda: self.filter_queryset(self.get_queryset()), with_total=True)
         if request.query_params.keys() <= {"page", "page_size"} and is_signed_in(request.user):
             source = self._memoized_page(rows)

@@ -7,7 +7,7 @@ stream and check nothing. Here one rule covers every API view, before the view r
 - `ECHELON_MAX_BODY_BYTES` (default 2.5 MiB, Django's default) for every /api/ route;
 - a view may declare its own `max_body_bytes` (the bulk metrics endpoint: its documented
   10,000 rows with metadata measure 2.2-2.8 MiB, so it takes `ECHELON_BULK_MAX_BODY_BYTES`,
-  16 MiB; README "Hardening: bad input").
+  16 MiB; docs/fuzz-findings.md).
 
 The size is the declared Content-Length, or the buffered body's real size when the server
 buffered it in a seekable file (ASGI; chunked bodies carry no Content-Length). Only a request

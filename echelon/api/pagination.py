@@ -1,6 +1,6 @@
 """Pagination: page numbers for catalogues, cursors for time series.
 
-Bad input never reaches the database (README "Hardening: bad input"): a page number whose offset
+Bad input never reaches the database (docs/fuzz-findings.md): a page number whose offset
 PostgreSQL cannot hold (`?page=` with 30 nines was a 500 on agents) is a 404 like any page past
 the end; a cursor whose position is not a value of its column, or a timestamp with an offset
 PostgreSQL refuses (beyond ±15:59, a 500 on the five time series), is a 400 naming `cursor`

@@ -1,6 +1,6 @@
 """orjson-encoded responses for hot read paths that bypass DRF serializers and renderers.
 
-Measured on this machine (docs/performance.md): `.values()` rows encoded with orjson are about
+Measured on this machine (docs/benchmarks.md): `.values()` rows encoded with orjson are about
 3x faster than a ModelSerializer over the same rows. Output matches DRF's JSON conventions:
 uuids and datetimes as ISO strings (UTC with `Z`), decimals as strings.
 """

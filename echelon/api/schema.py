@@ -25,7 +25,7 @@ ERROR_DESCRIPTIONS = {
     "403": "The row is readable but the user may not do this to it.",
     "404": "No such row, or the user may not read it.",
     "409": "The request conflicts with the current state.",
-    "413": "The request body is over this endpoint's limit (error.limit_bytes; README \"Hardening: bad input\").",
+    "413": "The request body is over this endpoint's limit (error.limit_bytes; docs/fuzz-findings.md).",
     "429": "Over the subscription tier's request quota; see Retry-After.",
 }
 LIST_404 = "The page number is out of range or not a number, or the cursor is malformed."

@@ -1,4 +1,5 @@
-"""JWT helpers shared by the REST API and the realtime websocket.
+"""JWTs: the one minter and the one verifier of access tokens (REST, /auth/v1, /rest/v1, the
+realtime websocket and the web pages' socket token all use these).
 
 Access tokens carry `sub` (the user id as a string uuid), `role` = "authenticated" (the
 Supabase convention, so one token serves the API and the socket), `exp`, `iat`, `jti` and
@@ -15,6 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
@@ -29,6 +31,14 @@ class InvalidAccessToken(Exception):
     """The token is malformed, badly signed, expired, not an access token, or its user is gone."""
 
 
+class InactiveTokenUser(InvalidAccessToken):
+    """A valid token whose user is deactivated or deleted (a socket of theirs must close)."""
+
+    def __init__(self, user_id: str):
+        super().__init__("token user not found or inactive")
+        self.user_id = user_id
+
+
 def refresh_token_for(user) -> RefreshToken:
     """A refresh token for `user` (its `.access_token` inherits the `role` claim)."""
     token = RefreshToken.for_user(user)
@@ -36,33 +46,47 @@ def refresh_token_for(user) -> RefreshToken:
     return token
 
 
+def access_token_with_expiry(user) -> tuple[str, int]:
+    """(a signed access token for `user`, its expiry as Unix seconds), without a refresh token
+    (no outstanding refresh token is recorded: the web pages' socket token is renewed by session)."""
+    token = AccessToken.for_user(user)
+    token["role"] = ROLE
+    return str(token), int(token["exp"])
+
+
 def access_token_for(user) -> str:
     """A signed access token for `user`, as a string."""
-    return str(refresh_token_for(user).access_token)
+    return access_token_with_expiry(user)[0]
 
 
-def user_from_access_token(token: str):
-    """The active user named by a valid access token; `InvalidAccessToken` otherwise.
+def verified_access_token(token: str | None):
+    """(the active user, the token's `exp`) of a valid access token; `InvalidAccessToken`
+    otherwise (`InactiveTokenUser` when the token is fine but its user is not).
 
     One query (the user row), so a deactivated account stops working at once.
     """
+    if not token or not isinstance(token, str):
+        raise InvalidAccessToken("missing access token")
     try:
         validated = AccessToken(token)
     except TokenError as exc:
         raise InvalidAccessToken(str(exc)) from exc
     user_id = validated.get(api_settings.USER_ID_CLAIM)
-    if user_id is None:
-        raise InvalidAccessToken("Token has no user claim")
+    if not user_id:
+        raise InvalidAccessToken("token names no user")
     User = get_user_model()
     try:
-        user = User.objects.get(**{api_settings.USER_ID_FIELD: user_id})
-    except (User.DoesNotExist, ValueError, TypeError):
-        raise InvalidAccessToken("Token user not found") from None
-    except Exception as exc:  # a malformed id in a validly signed token (ValidationError)
-        raise InvalidAccessToken("Token user not found") from exc
-    if not user.is_active:
-        raise InvalidAccessToken("User is inactive")
-    return user
+        user = User.objects.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
+    except (ValueError, TypeError, ValidationError):  # a `sub` that is no user id at all
+        raise InvalidAccessToken("token names no user") from None
+    if user is None or not user.is_active:
+        raise InactiveTokenUser(str(user_id))
+    return user, validated.get("exp")
+
+
+def user_from_access_token(token: str):
+    """The active user named by a valid access token; `InvalidAccessToken` otherwise."""
+    return verified_access_token(token)[0]
 
 
 class AnonKey(Token):

@@ -68,7 +68,7 @@ _redis_clients: dict[str, object] = {}
 def check_redis() -> str | None:
     url = getattr(settings, "REDIS_URL", "")
     if not url:
-        return None  # one process alone needs no Redis (README "Realtime")
+        return None  # one process alone needs no Redis (docs/realtime.md)
     client = _redis_clients.get(url)
     if client is None:
         import redis

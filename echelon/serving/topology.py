@@ -195,7 +195,7 @@ class Topology:
         ws_ports = [free_port() for _ in range(self.args.websocket_processes)]
         http_env = dict(self.env, DATABASE_POOL="1", DATABASE_POOL_MAX=str(HTTP_POOL_MAX))
         ws_env = dict(self.env, DATABASE_POOL="1", DATABASE_POOL_MAX=str(WS_POOL_MAX))
-        for index, port in enumerate(ws_ports):  # each holds one Redis subscription (README "Realtime")
+        for index, port in enumerate(ws_ports):  # each holds one Redis subscription (docs/realtime.md)
             due = self.args.due_interval if index == 0 else 0  # one due-deployment runner per topology
             self.children[self.ws_name(index)] = Child(self.ws_name(index), [
                 sys.executable, "-m", "echelon.serving.websockets", "--port", str(port), "--due-interval", str(due)],

@@ -34,9 +34,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def open_sockets() -> list:
-    from realtime.dispatcher import _by_loop
+    from realtime.dispatcher import dispatchers
 
-    return [socket for dispatcher in list(_by_loop.values()) for socket in list(dispatcher.sockets)]
+    return [socket for dispatcher in dispatchers() for socket in list(dispatcher.sockets)]
 
 
 async def drain(seconds: float) -> int:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from echelon.dates import in_utc
+from echelon.dates import DateTimeInputError, parse_aware
 
 MAX_BUCKETS = 10_000
 BUCKET_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -43,15 +43,9 @@ def _datetime(params, name: str):
     if value in (None, ""):
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace(" ", "+"))  # a "+" in a query string arrives as " "
-    except ValueError:
-        raise bad(name, "must be an ISO 8601 datetime") from None
-    if parsed.tzinfo is None:
-        raise bad(name, "must include a time zone")
-    try:
-        return in_utc(parsed)  # PostgreSQL refuses offsets beyond ±15:59 (a 500 before)
-    except ValueError as exc:
-        raise bad(name, f"is {exc}") from None
+        return parse_aware(value.replace(" ", "+"))  # a "+" in a query string arrives as " "
+    except DateTimeInputError as exc:
+        raise bad(name, str(exc)) from None
 
 
 def window(params, bucket: str) -> tuple[datetime, datetime]:

@@ -89,7 +89,7 @@ class Fields:
                                 f"Could not find the '{column}' column of '{self.table.name}' in the schema cache")
             if column not in self.table.columns.writable:
                 raise permission_denied(anonymous, f"permission denied for column {column} of table {self.table.name}",
-                                        "The server sets this column (README \"Columns\": who writes which column).")
+                                        "The server sets this column (docs/security.md, \"Columns\": who writes which column).")
 
     def data(self, row: dict, skip: frozenset = frozenset()) -> dict:
         return {self.by_column[c]: v for c, v in row.items() if c not in skip}

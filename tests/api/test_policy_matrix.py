@@ -16,7 +16,7 @@ NOT_ROW_POLICY = {
     "/api/v1/auth/": "JWT obtain/refresh/logout: tests/api/test_auth.py",
     "/api/v1/hooks/n8n/": "authenticated by its HMAC, not a user: tests/lifecycle/test_hooks.py",
     "/api/v1/schema/": "the OpenAPI document: tests/hardening/test_openapi_fuzz.py",
-    "/api/docs/": "Swagger UI page: tests/web/test_pages.py",
+    "/api/docs/": "Swagger UI page: tests/api/test_schema.py",
     "/auth/v1": "GoTrue endpoints (no row of another user): tests/supabase/test_auth.py",
     "/rest/v1": "PostgREST errors for unknown paths: tests/supabase/test_rest_reads.py",
     "/admin/": "the admin asks the same policies: tests/columns/test_admin.py",

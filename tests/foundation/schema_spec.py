@@ -1,7 +1,7 @@
 """The seed schema as data: the literal expectation the schema tests check PostgreSQL against,
 and a small parser of the seed document (`../shared/seed/000_*.txt`) to check the literal.
 
-Deviations from the seed (README "Schema: deviations from the seed") are written here
+Deviations from the seed (docs/api.md) are written here
 explicitly, next to the seed's own values, so each one is a deliberate line.
 """
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from monitoring.models import AgentMetric
 from notifications.models import Notification
 from tests import factories as f
 from tests.api.clients import client_as
@@ -223,6 +224,10 @@ def test_bulk_metrics_far_offset_is_stored_in_utc(owner):
     body = [{"agent_id": str(agent.pk), "metric_type": "cost", "value": 1, "recorded_at": "2026-11-25T10:00:00+20:07"}]
     response = client_as(owner).post("/api/v1/agent-metrics/bulk/", body, format="json")
     assert response.status_code == 201, response.content
+    stored = AgentMetric.objects.get(agent=agent)
+    assert stored.recorded_at.isoformat() == "2026-11-24T13:53:00+00:00"  # the same instant, in UTC
+    listed = client_as(owner).get("/api/v1/agent-metrics/", {"agent": str(agent.pk)}).json()["results"]
+    assert [row["recorded_at"] for row in listed] == ["2026-11-24T13:53:00Z"]
 
 
 # --- workflows.api: the update shape of deployments and workflows in the schema ---------------

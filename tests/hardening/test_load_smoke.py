@@ -1,7 +1,6 @@
 """A short run of the mixed load (`bench/load.py`): 20 s, 50 sockets, lower rates.
 
-The 10-minute run with 500 sockets is the documented command (`make load`, README
-"Hardening"); this smoke run keeps the script working and checks the same invariants on a
+The 10-minute run with 500 sockets is the documented command (`make load`, docs/benchmarks.md); this smoke run keeps the script working and checks the same invariants on a
 loaded CI machine: no request error, no lost, unauthorized or duplicate push, every socket
 still open, a clean server stop. Memory growth is only judged on runs of 120 s or more.
 """

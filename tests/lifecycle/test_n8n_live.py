@@ -1,4 +1,4 @@
-"""Opt-in end-to-end tests against a real n8n (marker `n8n_live`; run with N8N_LIVE=1, see README).
+"""Opt-in end-to-end tests against a real n8n (marker `n8n_live`; run with N8N_LIVE=1, see docs/n8n.md).
 
 Needs N8N_BASE_URL and N8N_API_KEY (with workflow and credential scopes) of a running n8n
 2.41.1. Creates throw-away workflows from the recorded definitions (unique webhook paths),
@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.n8n_live]
 def n8n(settings):
     """An httpx client on the real n8n's public API; deletes what the test created."""
     base, key = os.environ.get("N8N_BASE_URL", ""), os.environ.get("N8N_API_KEY", "")
-    assert base and key, "N8N_LIVE=1 needs N8N_BASE_URL and N8N_API_KEY of a running n8n (see README)"
+    assert base and key, "N8N_LIVE=1 needs N8N_BASE_URL and N8N_API_KEY of a running n8n (see docs/n8n.md)"
     settings.N8N_BASE_URL, settings.N8N_API_KEY = base, key
     api = httpx.Client(base_url=f"{base.rstrip('/')}/api/v1", headers={"X-N8N-API-KEY": key}, timeout=10)
     api.created = []

@@ -100,7 +100,7 @@ def test_two_runners_at_once_run_a_due_deployment_once(settings):
 def test_the_command_runs_what_is_due_and_reports_failures(n8n_settings):
     ok_agent, broken_agent = AgentFactory(), AgentFactory()
     WorkflowFactory(agent=ok_agent, n8n_workflow_id="ci8N7gTduket1YpF")
-    due = [schedule(ok_agent, later(seconds=1)), schedule(broken_agent, later(seconds=1))]
+    due = [schedule(ok_agent, later(minutes=10)), schedule(broken_agent, later(minutes=10))]
     Deployment.objects.filter(pk__in=[d.pk for d in due]).update(
         trigger_config={"run_at": (timezone.now() - timedelta(seconds=1)).isoformat()})
     out, err = StringIO(), StringIO()
@@ -162,7 +162,7 @@ def test_the_serve_thread_runs_a_due_deployment_and_stops(settings):
     from workflows.due_runner import DueDeploymentRunner
 
     settings.N8N_BASE_URL = ""
-    deployment = schedule(AgentFactory(), later(seconds=1))
+    deployment = schedule(AgentFactory(), later(minutes=10))
     Deployment.objects.filter(pk=deployment.pk).update(
         trigger_config={"run_at": (timezone.now() - timedelta(seconds=1)).isoformat()})
     runner = DueDeploymentRunner(interval=0.05)

@@ -38,7 +38,7 @@ from workflows.services.hooks import MAX_BODY_BYTES, SIGNATURE_HEADER, WORKFLOW_
 from workflows.services.links import workflow_rotate_secret
 from workflows.services.thoughts import execution_mind_map, thoughts_ingest
 
-SECRET_HELP = ("The workflow's HMAC secret of the signed n8n callback (README, \"Signed callback\"). "
+SECRET_HELP = ("The workflow's HMAC secret of the signed n8n callback (docs/n8n.md, \"Signed callback\"). "
                "Shown this once: store it in n8n's Crypto credential.")
 SecretShownOnce = inline_serializer("WorkflowSecret", {
     "id": serializers.UUIDField(), "webhook_secret": serializers.CharField(help_text=SECRET_HELP),

@@ -26,9 +26,8 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.utils.dateparse import parse_datetime
 
-from echelon.dates import in_utc
+from echelon.dates import DateTimeInputError, parse_aware
 from echelon.errors import KIND_OF_STATUS, DomainError
 from echelon.jsonvalues import MAX_DEPTH, top_field, unstorable_message, unstorable_path
 from echelon.counters import KEY_SLACK_SECONDS, count_request
@@ -138,11 +137,8 @@ def _datetime(payload: dict, name: str):
     if value is None:
         return None
     try:
-        parsed = parse_datetime(value) if isinstance(value, str) else None
-        if parsed is None:
-            raise ValueError
-        return in_utc(parsed)  # an offset beyond ±15:59 failed in PostgreSQL (a 500)
-    except ValueError:
+        return parse_aware(value, require_offset=False)  # in UTC: an offset beyond ±15:59 was a 500
+    except DateTimeInputError:
         raise HookRejected(400, f"{name} must be an ISO 8601 date-time", name) from None
 
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-from echelon.dates import in_utc
+from echelon.dates import NO_OFFSET, NOT_ISO, DateTimeInputError, parse_aware
 from echelon.errors import DomainError
 from workflows.models import Deployment, DeploymentStatus, TriggerType
 
@@ -30,19 +29,13 @@ class ScheduleError(DomainError):
 def run_at_checked(value, *, now: datetime | None = None) -> datetime:
     """`value` as an aware UTC datetime strictly after `now` and at most a year ahead."""
     now = now or timezone.now()
-    parsed = None
-    if isinstance(value, str):
-        try:
-            parsed = parse_datetime(value)
-        except ValueError:
-            parsed = None
-    if parsed is None:
-        raise ScheduleError("run_at must be an ISO 8601 date-time, e.g. 2026-12-01T02:00:00Z")
-    if timezone.is_naive(parsed):
-        raise ScheduleError("run_at needs a UTC offset (Z or ±hh:mm): a bare local time is ambiguous")
     try:
-        parsed = in_utc(parsed)
-    except ValueError:
+        parsed = parse_aware(value)
+    except DateTimeInputError as exc:
+        if str(exc) == NO_OFFSET:
+            raise ScheduleError("run_at needs a UTC offset (Z or ±hh:mm): a bare local time is ambiguous") from None
+        if str(exc) == NOT_ISO:
+            raise ScheduleError("run_at must be an ISO 8601 date-time, e.g. 2026-12-01T02:00:00Z") from None
         raise ScheduleError("run_at is out of range") from None
     if parsed <= now:
         raise ScheduleError(f"run_at must be in the future (now is {now.isoformat()})")

@@ -9,14 +9,15 @@ from datetime import datetime, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from echelon.dates import DateTimeInputError, parse_aware
 from monitoring.services import agent_metrics_record_derived
 
 
 def _aware(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        raise CommandError(f"{value!r} must include a time zone")
-    return parsed
+    try:
+        return parse_aware(value)
+    except DateTimeInputError as exc:
+        raise CommandError(f"{value!r} {exc}") from None
 
 
 class Command(BaseCommand):

@@ -1,5 +1,5 @@
 // A small Phoenix-channel client for Echelon's realtime endpoint (Supabase Realtime protocol,
-// vsn 2.0.0 frames: [join_ref, ref, topic, event, payload]); see docs/realtime-protocol.md.
+// vsn 2.0.0 frames: [join_ref, ref, topic, event, payload]); see docs/realtime.md.
 // One socket per page, any number of channels, each joined with `postgres_changes` bindings.
 // Heartbeat every 25 s (an unanswered one drops the socket), reconnect with backoff, rejoin
 // every channel, renew the access token before it expires and hand it to joined channels.
