@@ -137,12 +137,6 @@ def agent_create_from_template(*, template: AgentTemplate, actor, name: str | No
     )
 
 
-def _latest_deployment_version(agent):  # CI demonstration: an upward import inside a function
-    from workflows.models import Deployment
-
-    return Deployment.objects.filter(agent=agent).order_by("-version").values_list("version", flat=True).first()
-
-
 def agent_update_config(*, agent: Agent, actor=None, config: dict | None = None,
                         deployment_config: dict | None = None):
     """Save new `config` / `deployment_config`; return (agent, deployment or None).
