@@ -29,7 +29,6 @@ from django.db import models
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q, QuerySet
 
-from accounts.models import Role  # CI demonstration: the core importing an app
 from echelon.columns import OPERATOR, READER, Columns
 
 _REGISTRY: dict[type[models.Model], RowPolicy] = {}
