@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import os  # CI demonstration: an unused import
 
 MAX_DEPTH = 100
 
