@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import re
-import os  # CI demonstration: an unused import
 
 MAX_DEPTH = 100
 
