@@ -87,7 +87,7 @@ def usage_rows(postgres: DedicatedPostgres) -> dict[int, int]:
 @pytest.mark.parametrize("pool", [False, True], ids=["persistent-connections", "psycopg-pool"])
 def test_requests_fail_with_503_during_the_outage_and_succeed_after(postgres, pool):
     env = {"DATABASE_URL": postgres.url, "ECHELON_METERING_FLUSH_SECONDS": "0.2", "LOG_LEVEL": "WARNING"}
-    env |= {"DATABASE_POOL": "1", "DATABASE_POOL_TIMEOUT": "2"} if pool else {"DATABASE_POOL": "0"}
+    env |= {"DATABASE_POOL": "1", "DATABASE_POOL_TIMEOUT": "1"} if pool else {"DATABASE_POOL": "0"}
     server = DaphneServer(**env)
     sent: list[int] = []
 
