@@ -124,6 +124,8 @@ def write_error(exc: Exception, request) -> RestError | None:
     anonymous = _anonymous(request)
     if isinstance(exc, errors.Conflict):
         return RestError("P0001", str(exc), status=409)
+    if isinstance(exc, errors.DomainError):  # any other service refusal: its status, PostgreSQL's raise code
+        return RestError("P0001", exc.message, status=errors.STATUS_OF_KIND[exc.kind])
     if isinstance(exc, exceptions.PermissionDenied | DjangoPermissionDenied):
         return permission_denied(anonymous, str(getattr(exc, "detail", exc)) or "permission denied")
     if isinstance(exc, DjangoValidationError):
