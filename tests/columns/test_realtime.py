@@ -33,11 +33,11 @@ async def connected(user):
     return client
 
 
-async def drain(client, timeout=0.5) -> list[dict]:
-    changes = []
-    while not await client.nothing(timeout):
-        changes.append((await client.change())[4]["data"])
-    return changes
+async def drain(client) -> list[dict]:
+    """The data of every change pushed to `client` for the writes made so far."""
+    frames = await client.pushed()
+    assert all(frame[3] == "postgres_changes" for frame in frames), frames
+    return [frame[4]["data"] for frame in frames]
 
 
 def write_every_kind_of_change(world) -> dict:

@@ -6,13 +6,16 @@ ORM writes wrapped in `sync_to_async` happen on the test's own thread and connec
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+import orjson
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import AccessToken
 
 from echelon.asgi import application
+from realtime.dispatcher import dispatchers
 
 PATH = "/realtime/v1/websocket"
 VSNS = ["1.0.0", "2.0.0"]
@@ -25,6 +28,30 @@ def run(coroutine_function, *args):
 def db(function, *args, **kwargs):
     """Await an ORM call on the test thread (commits fire on_commit → the in-process bus)."""
     return sync_to_async(function)(*args, **kwargs)
+
+
+# A change of no table for nobody: the dispatcher handles it like any message, after every
+# message queued before it, and delivers it to no socket.
+_MARKER = orjson.dumps({"table": "", "type": "INSERT", "variants": []})
+
+
+async def settled() -> None:
+    """Until the dispatcher of this event loop has handled every change published so far.
+
+    Writes publish on commit, before `db()` returns, and the in-process bus queues them in
+    order: a marker queued now is handled after all of them. So a test reads what was pushed
+    instead of waiting for a quiet spell (which a loaded machine can outlast)."""
+    loop = asyncio.get_running_loop()
+    for dispatcher in dispatchers():
+        if dispatcher.loop is loop and dispatcher.subscribed:
+            # REDIS_URL set: changes come back through the Redis subscription, after the marker
+            # could; no order to rely on, so a quiet spell (the in-process bus is the tests' own).
+            await asyncio.sleep(0.5)
+        elif dispatcher.loop is loop:
+            dispatcher.queue.put_nowait(_MARKER)
+            while not dispatcher.queue.empty():
+                await asyncio.sleep(0.005)
+            await asyncio.sleep(0)  # the marker's handling returns without awaiting
 
 
 def token_for(user, lifetime=None) -> str:
@@ -80,6 +107,14 @@ class Client:
 
     async def nothing(self, timeout=0.3) -> bool:
         return await self.comm.receive_nothing(timeout)
+
+    async def pushed(self) -> list:
+        """Every frame pushed to this socket so far (after `settled()`): no waiting for silence."""
+        await settled()
+        frames = []
+        while not await self.comm.receive_nothing(0.01):
+            frames.append(await self.recv())
+        return frames
 
     async def join(self, name: str, bindings: list, access_token: str | None = None):
         """Join `realtime:<name>`; return (reply frame, next frame or None when no bindings)."""

@@ -27,11 +27,12 @@ async def connected(user, *bindings, name="agent-changes"):
     return client
 
 
-async def received_ids(client, timeout=0.4) -> list[tuple[str, str, str]]:
-    """(table, type, row id) of every change that arrives until the socket is quiet."""
+async def received_ids(client) -> list[tuple[str, str, str]]:
+    """(table, type, row id) of every change pushed to `client` for the writes made so far."""
     seen = []
-    while not await client.nothing(timeout):
-        data = (await client.change())[4]["data"]
+    for frame in await client.pushed():
+        assert frame[3] == "postgres_changes", frame
+        data = frame[4]["data"]
         row = data.get("record") or data["old_record"]
         seen.append((data["table"], data["type"], row["id"]))
     return seen

@@ -96,7 +96,7 @@ def test_bad_filter_joins_ok_then_system_error_and_socket_stays_usable(vsn, bad_
         agent = await db(factories.AgentFactory, created_by=user)
         frame = await client.change()
         assert frame[2] == "realtime:good" and frame[4]["data"]["record"]["id"] == str(agent.pk)
-        assert await client.nothing()
+        assert await client.pushed() == []
         await client.close()
 
     run(scenario)
@@ -169,7 +169,7 @@ def test_access_token_refresh_invalid_sends_system_error_then_phx_close(vsn, tok
         # phx_close carries the channel's join ref (vsn 2.0.0 frames also have a join_ref slot)
         assert close == (("1" if vsn == "2.0.0" else None), "1", "realtime:agent-changes", "phx_close", {})
         await db(factories.AgentFactory, created_by=user)
-        assert await client.nothing()  # the channel is gone
+        assert await client.pushed() == []  # the channel is gone
         await client.send(None, "9", "phoenix", "heartbeat", {})
         assert (await client.recv())[4]["status"] == "ok"  # the socket itself stays open
         await client.close()
@@ -195,7 +195,7 @@ def test_phx_leave_replies_then_phx_close_and_stops_changes(vsn):
         close = await client.recv()
         assert close == (("1", "1") if vsn == "2.0.0" else (None, "1")) + ("realtime:agent-changes", "phx_close", {})
         await db(factories.AgentFactory, created_by=user)
-        assert await client.nothing()
+        assert await client.pushed() == []
         await client.close()
 
     run(scenario)
@@ -301,7 +301,7 @@ def test_change_frame_shape(vsn):
         assert types["description"] == "text"
         assert data["record"]["status"] == "active" and data["old_record"]["status"] == "paused"
         assert data["record"]["config"] == {"symbols": ["ACME"], "interval": "5m"}
-        assert await client.nothing()
+        assert await client.pushed() == []
         await client.close()
 
     run(scenario)
