@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from accounts.models import UserRole
 from echelon.auth.tokens import InactiveTokenUser, InvalidAccessToken, is_anon_key, verified_access_token
 
 
@@ -70,8 +71,6 @@ def identity_from_token(token: str | None) -> Identity:
 
 def identity_for(user, exp) -> Identity:
     """The identity of a verified token's user (one query: the user's teams)."""
-    from accounts.models import UserRole
-
     teams = UserRole.objects.filter(user_id=user.pk, team_id__isnull=False).values_list("team_id", flat=True)
     return Identity(
         user_id=str(user.pk), is_superuser=bool(user.is_superuser), team_ids={str(t) for t in teams},

@@ -18,6 +18,7 @@ import weakref
 
 import orjson
 
+from accounts.models import UserRole
 from echelon.policy import Audience
 from echelon.serving import metrics
 from realtime import bus
@@ -197,8 +198,6 @@ class Dispatcher:
 
     async def _reload_teams(self, user_id: str) -> None:
         from channels.db import database_sync_to_async
-
-        from accounts.models import UserRole
 
         def load() -> set:
             rows = UserRole.objects.filter(user_id=user_id, team_id__isnull=False).values_list("team_id", flat=True)

@@ -25,7 +25,7 @@ from agents.models import Agent, AgentStatus
 from agents.services import agent_set_status
 from notifications.services import notify_deployment_outcome
 from echelon.errors import Conflict
-from workflows.models import Deployment, DeploymentStatus, TriggerType
+from workflows.models import Deployment, DeploymentStatus, TriggerType, Workflow
 from workflows.n8n.backends import DeploymentBackend, PublishResult, backend_for_settings
 from workflows.services.scheduling import due_deployments, scheduled_config
 
@@ -83,8 +83,6 @@ def audited_trigger_config(config: dict | None, *, actor=None, previous: dict | 
 
 
 def _n8n_workflow_ids(agent_id) -> list[str]:
-    from workflows.models import Workflow
-
     ids = Workflow.objects.filter(agent_id=agent_id).exclude(n8n_workflow_id__isnull=True).exclude(
         n8n_workflow_id=""
     ).order_by("created_at").values_list("n8n_workflow_id", flat=True)

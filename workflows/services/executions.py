@@ -30,6 +30,7 @@ from echelon.redaction import redact_headers
 from realtime.publisher import INSERT, UPDATE, publish_rows
 from notifications.services import notify_execution_failed
 from workflows.models import ExecutionStatus, Workflow, WorkflowExecution
+from workflows.services.thoughts import thoughts_ingest
 
 E = ExecutionStatus
 FINAL = frozenset({E.SUCCESS, E.ERROR})
@@ -196,7 +197,5 @@ def execution_record(*, workflow: Workflow, report: ExecutionReport, thoughts: l
             _on_failure(workflow, row)
     ingested = 0
     if thoughts:
-        from workflows.services.thoughts import thoughts_ingest
-
         ingested = len(thoughts_ingest(execution=row, thoughts=thoughts, agent_id=workflow.agent_id))
     return RecordResult(execution=row, created=created, became_final=became_final, thoughts=ingested)
