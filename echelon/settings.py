@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    # The task queue (issue 18): n8n calls and periodic work, jobs in PostgreSQL (workflows/tasks.py).
+    "procrastinate.contrib.django",
     "echelon",
     "accounts",
     "agents",
@@ -295,6 +297,8 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["monitoring.throttles.Subscription
 # --- n8n ----------------------------------------------------------------------------------
 N8N_BASE_URL = os.environ.get("N8N_BASE_URL", "")
 N8N_API_KEY = os.environ.get("N8N_API_KEY", "")
+# Seconds an n8n call may take before its outcome counts as unknown (docs/n8n.md).
+N8N_TIMEOUT_SECONDS = float(os.environ.get("N8N_TIMEOUT_SECONDS", "10"))
 # Legacy only: the callback secret of workflows created before per-workflow secrets (migration
 # workflows/0004); unset, such a workflow needs a rotated secret. No default: a known value
 # would let anyone sign for those workflows.
@@ -326,7 +330,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}, "pgserver": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "INFO"}, "pgserver": {"level": "WARNING"},
+                # the task queue logs every registration and job at INFO: its warnings and errors only
+                "procrastinate": {"level": os.environ.get("QUEUE_LOG_LEVEL", "WARNING")}},
 }
 
 # --- Security: production guards, headers, CORS, secrets kept out of logs -------------------

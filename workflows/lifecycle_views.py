@@ -22,8 +22,8 @@ from agents.models import Agent
 from echelon.jsonvalues import unstorable_message, unstorable_path
 from echelon.policy import policy_for
 from workflows.models import Deployment, TriggerType
-from workflows.n8n.client import N8nError
-from workflows.services import DeploymentStateError, ScheduleError, agent_deploy, deployment_stop
+from workflows.services import DeploymentStateError, ScheduleError
+from workflows.services.deployments import deployment_request, deployment_stop_request
 from workflows.services.hooks import MAX_BODY_BYTES, SIGNATURE_HEADER, WORKFLOW_HEADER, HookRejected, hook_receive
 
 
@@ -53,7 +53,7 @@ def deployment_payload(deployment: Deployment) -> dict:
         "id": str(deployment.pk), "agent": str(deployment.agent_id), "version": deployment.version,
         "status": deployment.status, "trigger_type": deployment.trigger_type,
         "trigger_config": deployment.trigger_config, "deployment_url": deployment.deployment_url,
-        "error_message": deployment.error_message,
+        "error_message": deployment.error_message, "reconcile_note": deployment.reconcile_note,
         "deployed_at": deployment.deployed_at.isoformat() if deployment.deployed_at else None,
         "stopped_at": deployment.stopped_at.isoformat() if deployment.stopped_at else None,
         "created_at": deployment.created_at.isoformat() if deployment.created_at else None,
@@ -61,9 +61,11 @@ def deployment_payload(deployment: Deployment) -> dict:
 
 
 class AgentDeployView(APIView):
-    """POST /api/v1/agents/{id}/deploy/ {"trigger_config": {...}?, "run_at": "<ISO 8601>"?} → 201
-    with the deployment: `deployed`, or `failed` with n8n's message in `error_message`; with
-    `run_at`, a `scheduled` deployment left `pending` until then (stop it to cancel)."""
+    """POST /api/v1/agents/{id}/deploy/ {"trigger_config": {...}?, "run_at": "<ISO 8601>"?} → 202
+    with the deployment `deploying`: a worker publishes it in n8n, and the outcome (`deployed`,
+    `failed` with n8n's message, or `unknown` until the next reconcile pass) arrives as a change
+    of the row (websocket push, next read). With `run_at`: 201, a `scheduled` deployment left
+    `pending` until then (stop it to cancel)."""
 
     @extend_schema(
         operation_id="agents_deploy", tags=["agents"],
@@ -73,7 +75,8 @@ class AgentDeployView(APIView):
                 required=False, help_text="Schedule instead of deploying now: ISO 8601 with a UTC offset, "
                                           "in the future, at most 365 days ahead. Stop the deployment to cancel."),
         }),
-        responses={201: described("the new deployment"), **ERRORS},
+        responses={202: described("the new deployment, deploying (the worker publishes it)"),
+                   201: described("the new scheduled deployment, pending"), **ERRORS},
     )
     def post(self, request, pk):
         agent = editable_row(Agent, request.user, pk)
@@ -92,23 +95,26 @@ class AgentDeployView(APIView):
         if data.get("run_at") is not None:
             trigger_type, trigger_config = TriggerType.SCHEDULED, {**trigger_config, "run_at": data["run_at"]}
         try:
-            deployment = agent_deploy(agent=agent, actor=request.user, trigger_type=trigger_type,
-                                      trigger_config=trigger_config)
+            deployment = deployment_request(agent=agent, actor=request.user, trigger_type=trigger_type,
+                                            trigger_config=trigger_config)
         except ScheduleError as exc:
             return error(status.HTTP_400_BAD_REQUEST, str(exc), "run_at")
-        return Response(deployment_payload(deployment), status=status.HTTP_201_CREATED)
+        scheduled = trigger_type == TriggerType.SCHEDULED
+        return Response(deployment_payload(deployment),
+                        status=status.HTTP_201_CREATED if scheduled else status.HTTP_202_ACCEPTED)
 
 
 class DeploymentStopView(APIView):
-    """POST /api/v1/deployments/{id}/stop/ → 200; a pending (scheduled) deployment is cancelled;
-    409 when the deployment is neither live nor pending."""
+    """POST /api/v1/deployments/{id}/stop/ → 202 with the deployment `stopping` (a worker
+    unpublishes it; `stopped` arrives as a change of the row); a pending (scheduled) deployment is
+    cancelled at once → 200 `stopped`; 409 when it is neither live, unknown nor pending."""
 
     @extend_schema(
         operation_id="deployments_stop", tags=["deployments"], request=None,
         responses={
-            200: described("the stopped deployment"), **ERRORS,
-            409: error_response("the deployment is neither live nor pending"),
-            502: error_response("n8n refused to unpublish"),
+            202: described("the deployment, stopping (the worker unpublishes it)"),
+            200: described("the cancelled (pending) deployment, stopped"), **ERRORS,
+            409: error_response("the deployment is neither live, unknown nor pending"),
         },
     )
     def post(self, request, pk):
@@ -116,13 +122,11 @@ class DeploymentStopView(APIView):
         if deployment is None:
             return error(status.HTTP_403_FORBIDDEN, "You may not stop this deployment")
         try:
-            deployment = deployment_stop(deployment=deployment, actor=request.user)
+            deployment = deployment_stop_request(deployment=deployment, actor=request.user)
         except DeploymentStateError as exc:
             return error(status.HTTP_409_CONFLICT, str(exc), "status", current=exc.current)
-        except N8nError as exc:
-            return error(status.HTTP_502_BAD_GATEWAY, f"n8n refused to unpublish: {exc.message}",
-                         n8n_status=exc.status)
-        return Response(deployment_payload(deployment))
+        return Response(deployment_payload(deployment), status=status.HTTP_200_OK if deployment.status == "stopped"
+                        else status.HTTP_202_ACCEPTED)
 
 
 class N8nHookView(APIView):

@@ -245,7 +245,7 @@ SEED_INDEXES = {
 # Unique constraints we add (README): natural keys the API and n8n ingestion rely on.
 EXTRA_UNIQUE = {
     "deployments_agent_version_unique": ("deployments", ("agent_id", "version")),
-    "workflow_executions_workflow_execution_unique": ("workflow_executions", ("workflow_id", "execution_id")),
+    "workflow_executions_workflow_n8n_execution_unique": ("workflow_executions", ("workflow_id", "n8n_workflow_id", "execution_id")),
     "agent_thoughts_execution_node_unique": ("agent_thoughts", ("execution_id", "node_id")),
     "user_roles_user_team_unique": ("user_roles", ("user_id", "team_id")),
 }
