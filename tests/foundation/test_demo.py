@@ -121,3 +121,17 @@ def test_demo_staff_user_sees_the_admin_through_the_policy():
     alice = User.objects.get(email="alice@echelon.local")
     visible = policy_for(Agent).visible_to(alice).count()
     assert response.context["cl"].result_count == visible < Agent.objects.count()
+
+
+def test_demo_workflows_are_not_linked_to_n8n_unless_asked():
+    """Issue 18, point 7: made-up n8n ids made every sync against a real n8n fail the seeded
+    deploying deployments and re-fetch 40 executions n8n answers 404."""
+    from workflows.models import Workflow
+
+    demo.seed_demo()
+    assert Workflow.objects.exists()
+    assert not Workflow.objects.exclude(n8n_workflow_id__isnull=True).exclude(n8n_workflow_id="").exists()
+    call_command("seed_demo", "--link-n8n", stdout=StringIO())  # idempotent: existing rows are kept
+    Workflow.objects.all().delete()
+    demo.seed_demo(link_n8n=True)
+    assert all(w.startswith("demo") for w in Workflow.objects.values_list("n8n_workflow_id", flat=True))
