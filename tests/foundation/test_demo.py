@@ -131,7 +131,7 @@ def test_demo_workflows_are_not_linked_to_n8n_unless_asked():
     demo.seed_demo()
     assert Workflow.objects.exists()
     assert not Workflow.objects.exclude(n8n_workflow_id__isnull=True).exclude(n8n_workflow_id="").exists()
-    call_command("seed_demo", "--link-n8n", stdout=StringIO())  # idempotent: existing rows are kept
-    Workflow.objects.all().delete()
-    demo.seed_demo(link_n8n=True)
-    assert all(w.startswith("demo") for w in Workflow.objects.values_list("n8n_workflow_id", flat=True))
+    users = dict(demo.User.objects.values_list("email", "pk"))
+    teams = dict(demo.Team.objects.values_list("slug", "pk"))
+    asked = demo._build(users, teams, demo.timezone.now(), link_n8n=True)[Workflow]
+    assert asked and all(w.n8n_workflow_id.startswith("demo") for w in asked)
