@@ -146,10 +146,11 @@ def agent_update_config(*, agent: Agent, actor=None, config: dict | None = None,
     """Save new `config` / `deployment_config`; return (agent, deployment or None).
 
     When the config changed and `deployment_config.auto_redeploy` is true, a `config_change`
-    deployment is recorded in the same transaction and run after commit (it talks to n8n).
+    deployment is recorded and queued for the task queue's worker in the same transaction.
     """
     from workflows.models import TriggerType
-    from workflows.services import deployment_create, deployment_run
+    from workflows.services import deployment_create
+    from workflows.services.deployments import deployment_queue
 
     with transaction.atomic():
         locked = Agent.objects.select_for_update().get(pk=agent.pk)
@@ -169,5 +170,5 @@ def agent_update_config(*, agent: Agent, actor=None, config: dict | None = None,
                 agent=locked, trigger_type=TriggerType.CONFIG_CHANGE, actor=actor,
                 trigger_config={"reason": "config_change", "changed": changed},
             )
-            transaction.on_commit(lambda: deployment_run(deployment=deployment))
+            deployment = deployment_queue(deployment=deployment)
     return locked, deployment

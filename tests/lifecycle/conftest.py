@@ -40,8 +40,13 @@ def queue_worker(transactional_db):
     """Run the task queue's real worker (procrastinate, in this process) until no job is left.
 
     Needs committed rows (the worker has its own connection), hence `transactional_db`. The
-    periodic deferrer is left out so that only the jobs a test queued run."""
+    queue starts empty (jobs other servers' periodic deferrers left in the test database are
+    dropped) and the periodic deferrer is left out, so that only the jobs this test queued run."""
+    from django.db import connection
     from procrastinate.contrib.django import app
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE procrastinate_jobs, procrastinate_periodic_defers CASCADE")
 
     def run(**options) -> None:
         periodic, app.periodic_registry.periodic_tasks = app.periodic_registry.periodic_tasks, {}

@@ -166,6 +166,16 @@ def test_deploy_request_does_not_call_n8n(client_for, n8n_settings, fake_n8n, qu
     assert [path for _, path, _ in fake_n8n.requests] == ["/api/v1/workflows/ci8N7gTduket1YpF/publish"]
 
 
+def test_rest_create_of_a_deployment_queues_its_publish_too(client_for, settings, queue_worker):
+    settings.N8N_BASE_URL = ""
+    agent = AgentFactory()
+    created = client_for(agent.created_by).post("/api/v1/deployments/", {"agent": str(agent.pk),
+                                                                         "trigger_type": "manual"}, format="json")
+    assert created.status_code == 201 and created.json()["status"] == "deploying", created.content
+    queue_worker()
+    assert Deployment.objects.get(pk=created.json()["id"]).status == "deployed"
+
+
 def test_deploy_endpoint_access(client_for):
     agent = AgentFactory(team=UserRoleFactory().team)
     viewer = UserRoleFactory(team=agent.team, role="viewer").user

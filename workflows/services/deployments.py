@@ -202,11 +202,19 @@ def deployment_request(*, agent: Agent, actor=None, trigger_type: str = TriggerT
     deployment = deployment_create(agent=agent, trigger_type=trigger_type, trigger_config=trigger_config, actor=actor)
     if trigger_type == TriggerType.SCHEDULED:
         return deployment
-    _transition(deployment, S.DEPLOYING)
+    return deployment_queue(deployment=deployment)
+
+
+@transaction.atomic
+def deployment_queue(*, deployment: Deployment) -> Deployment:
+    """pending → deploying with its publish queued for a worker, in the caller's transaction
+    (REST create, a config change with auto_redeploy, the deploy action)."""
+    locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    _transition(locked, S.DEPLOYING)
     from workflows.tasks import publish_deployment
 
-    publish_deployment.defer(deployment_id=str(deployment.pk))
-    return deployment
+    publish_deployment.defer(deployment_id=str(locked.pk))
+    return locked
 
 
 def deployment_publish_queued(*, deployment_id, backend: DeploymentBackend | None = None) -> Deployment | None:
