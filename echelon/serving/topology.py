@@ -206,7 +206,8 @@ class Topology:
                 sys.executable, "-m", "echelon.serving.websockets", "--port", str(port)], ws_env)
         for index in range(self.args.queue_workers):  # deploy/stop's n8n calls, periodic work (workflows/tasks.py)
             self.children[f"queue-{index + 1}"] = Child(f"queue-{index + 1}", [
-                sys.executable, "manage.py", "procrastinate", "worker"], dict(self.env, DATABASE_POOL="0"))
+                sys.executable, "manage.py", "procrastinate", "worker", "--delete-jobs", "successful"],
+                dict(self.env, DATABASE_POOL="0"))
         self.children["http"] = Child("http", [
             sys.executable, "-m", "gunicorn", "-c", "python:echelon.serving.gunicorn_conf",
             "--bind", f"127.0.0.1:{http_port}", "--workers", str(self.args.http_workers),
