@@ -93,6 +93,19 @@ def test_a_publish_n8n_never_carried_out_is_failed_by_the_pass(linked_agent, fak
     assert deployment.error_message == f"n8n did not publish {N8N_ID} (seen by the reconcile pass after an unanswered publish)"
 
 
+def test_only_the_newest_unknown_deployment_takes_n8ns_state(linked_agent, fake_n8n, client):
+    older = Deployment.objects.create(agent=linked_agent, version=1, status="unknown", trigger_type="manual")
+    newest = Deployment.objects.create(agent=linked_agent, version=2, status="unknown", trigger_type="manual")
+    reconcile(client=client)  # n8n has not published: the newest failed, the older one superseded
+    assert (status_of(newest), status_of(older)) == ("failed", "stopped")
+    assert "superseded by v2" in Deployment.objects.get(pk=older.pk).reconcile_note
+    again = Deployment.objects.create(agent=linked_agent, version=3, status="unknown", trigger_type="manual")
+    stale = Deployment.objects.create(agent=linked_agent, version=4, status="unknown", trigger_type="manual")
+    fake_n8n.workflows[N8N_ID]["active"] = True
+    reconcile(client=client)  # published: the newest is live, which stops the older one
+    assert (status_of(stale), status_of(again)) == ("deployed", "stopped")
+
+
 def test_an_unknown_deployment_can_be_stopped(linked_agent, fake_n8n, queue_worker):
     deployment = Deployment.objects.create(agent=linked_agent, version=1, status="unknown", trigger_type="manual")
     fake_n8n.workflows[N8N_ID]["active"] = True

@@ -132,6 +132,22 @@ def _resolve_unknown(client: N8nClient, deployment: Deployment, ids: list[str], 
     report.resolved += 1
 
 
+@transaction.atomic
+def _supersede(deployment: Deployment, newest: Deployment, report: ReconcileReport) -> None:
+    """An older deployment whose outcome was never known: a newer one decides n8n's state."""
+    from workflows.services.deployments import _transition
+
+    locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    note = f"{timezone.now().isoformat(timespec='seconds')}: superseded by v{newest.version} before its outcome was known"
+    if locked.status == S.UNKNOWN:
+        _transition(locked, S.STOPPED, stopped_at=timezone.now(), reconcile_note=note)
+    elif locked.status == S.DEPLOYING:
+        _transition(locked, S.FAILED, error_message=f"Superseded by v{newest.version}", reconcile_note=note)
+    else:
+        return
+    report.resolved += 1
+
+
 def _reconcile_agent(client: N8nClient, agent_id, ids: list[str], active: set[str], report: ReconcileReport,
                      stale_before) -> None:
     from workflows.services.deployments import DeploymentStateError, _record_stop
@@ -140,9 +156,12 @@ def _reconcile_agent(client: N8nClient, agent_id, ids: list[str], active: set[st
         agent_id=agent_id, status__in=[S.DEPLOYING, S.UNKNOWN, S.STOPPING, S.DEPLOYED]).order_by("-version"))
     if any(d.status == S.DEPLOYING and _in_flight_since(d) >= stale_before for d in open_ones):
         return  # a worker is publishing: its outcome decides
-    for deployment in open_ones:
-        if deployment.status in (S.DEPLOYING, S.UNKNOWN):
-            _resolve_unknown(client, deployment, ids, active, report)
+    unresolved = [d for d in open_ones if d.status in (S.DEPLOYING, S.UNKNOWN)]
+    if unresolved:
+        newest, *older = unresolved  # n8n's state says something about the newest only
+        _resolve_unknown(client, newest, ids, active, report)
+        for deployment in older:
+            _supersede(deployment, newest, report)
     for deployment in Deployment.objects.filter(agent_id=agent_id, status=S.STOPPING):
         published = [i for i in ids if i in active]
         done = _toggle(client, published, publish=False, report=report)
