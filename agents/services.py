@@ -142,7 +142,7 @@ def agent_update_config(*, agent: Agent, actor=None, config: dict | None = None,
     """Save new `config` / `deployment_config`; return (agent, deployment or None).
 
     When the config changed and `deployment_config.auto_redeploy` is true, a `config_change`
-    deployment is recorded in the same transaction and run after commit (it talks to n8n).
+    deployment is recorded and queued for the task queue's worker in the same transaction.
     """
     with transaction.atomic():
         locked = Agent.objects.select_for_update().get(pk=agent.pk)

@@ -80,7 +80,7 @@ class TopologyServer:
     """
 
     def __init__(self, *, http_workers: int | None = None, websocket_processes: int | None = None, args: tuple = (),
-                 **env: str):
+                 queue_workers: int = 0, **env: str):
         self.port, self.metrics_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.run_dir = Path(tempfile.mkdtemp(prefix="echelon-serve-"))
@@ -92,7 +92,7 @@ class TopologyServer:
             [sys.executable, "-m", "echelon.serving", "--port", str(self.port), "--metrics-port", str(self.metrics_port),
              *(["--http-workers", str(http_workers)] if http_workers else []),
              *(["--websocket-processes", str(websocket_processes)] if websocket_processes else []),
-             "--no-demo", "--due-interval", "0", "--run-dir", str(self.run_dir), *args],
+             "--no-demo", "--queue-workers", str(queue_workers), "--run-dir", str(self.run_dir), *args],
             cwd=PROJECT_ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 180
         while "Ctrl-C stops everything" not in self.output():

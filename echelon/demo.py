@@ -159,7 +159,7 @@ def _agent_specs(users, teams):
     return specs
 
 
-def _build(users, teams, now) -> dict[type[models.Model], list[models.Model]]:
+def _build(users, teams, now, link_n8n: bool = False) -> dict[type[models.Model], list[models.Model]]:
     rows: dict[type[models.Model], list[models.Model]] = {m: [] for m in (
         Agent, AgentTemplate, Deployment, Workflow, WorkflowExecution, AgentThought, AgentMetric, ApiUsage,
         Notification)}
@@ -196,7 +196,9 @@ def _build(users, teams, now) -> dict[type[models.Model], list[models.Model]]:
         executions = [execution_states[(n + i) % len(execution_states)] for i in range(5)]
         rows[Workflow].append(Workflow(
             id=workflow_id, agent_id=agent_id, name=f"{AGENT_NAMES[agent_type]} flow {n + 1}",
-            n8n_workflow_id=f"demo{n:012d}", status=status, trigger_config={"interval": "5m"},
+            # Unlinked unless asked (issue 18): a real n8n knows none of these ids, and each sync
+            # would fail the seeded `deploying` deployments and re-fetch their executions.
+            n8n_workflow_id=f"demo{n:012d}" if link_n8n else None, status=status, trigger_config={"interval": "5m"},
             execution_count=len(executions), success_count=executions.count(ExecutionStatus.SUCCESS),
             error_count=executions.count(ExecutionStatus.ERROR), last_execution=now - timedelta(hours=1),
             created_at=created, updated_at=created))
@@ -206,8 +208,8 @@ def _build(users, teams, now) -> dict[type[models.Model], list[models.Model]]:
             done = state in (ExecutionStatus.SUCCESS, ExecutionStatus.ERROR)
             rows[WorkflowExecution].append(WorkflowExecution(
                 id=execution_pk, workflow_id=workflow_id, execution_id=str(10_000 + n * 10 + i), status=state,
-                input_data={"query": f"demo run {i}"},
-                output_data={"summary": "All good", "items": 3} if state == ExecutionStatus.SUCCESS else None,
+                input_data=[{"query": f"demo run {i}"}],  # one shape: lists of items (docs/n8n.md)
+                output_data=[{"summary": "All good", "items": 3}] if state == ExecutionStatus.SUCCESS else None,
                 error_data={"message": "Upstream timeout", "node": "fetch"} if state == ExecutionStatus.ERROR else None,
                 execution_time_ms=1200 + 37 * i if done else None, started_at=started,
                 completed_at=started + timedelta(seconds=2) if done else None))
@@ -250,14 +252,17 @@ def _build(users, teams, now) -> dict[type[models.Model], list[models.Model]]:
     return rows
 
 
-def seed_demo() -> DemoResult:
-    """Create (or find) the demo data; return the admin password and what was created."""
+def seed_demo(*, link_n8n: bool = False) -> DemoResult:
+    """Create (or find) the demo data; return the admin password and what was created.
+
+    `link_n8n`: link the demo workflows to made-up n8n ids (`demo000000000000`…), for a demo
+    without n8n; never against a real one."""
     password, source = admin_password()
     result = DemoResult(password=password, password_source=source)
     with transaction.atomic():
         users = _users(password, result)
         teams = _teams(users, result)
-        rows = _build(users, teams, timezone.now())
+        rows = _build(users, teams, timezone.now(), link_n8n=link_n8n)
         for model, objects in rows.items():
             _insert_missing(model, objects, result)
     return result

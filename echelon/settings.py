@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "corsheaders",
+    # The task queue (issue 18): n8n calls and periodic work, jobs in PostgreSQL (workflows/tasks.py).
+    "procrastinate.contrib.django",
     "echelon",
     "accounts",
     "agents",
@@ -300,6 +302,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = ECHELON_MAX_BODY_BYTES  # Django's own check (requ
 # --- n8n ----------------------------------------------------------------------------------
 N8N_BASE_URL = os.environ.get("N8N_BASE_URL", "")
 N8N_API_KEY = os.environ.get("N8N_API_KEY", "")
+# Seconds an n8n call may take before its outcome counts as unknown (docs/n8n.md).
+N8N_TIMEOUT_SECONDS = float(os.environ.get("N8N_TIMEOUT_SECONDS", "10"))
 # Legacy only: the callback secret of workflows created before per-workflow secrets (migration
 # workflows/0004); unset, such a workflow needs a rotated secret. No default: a known value
 # would let anyone sign for those workflows.
@@ -320,7 +324,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}, "pgserver": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "INFO"}, "pgserver": {"level": "WARNING"},
+                # the task queue logs every registration and job at INFO: its warnings and errors only
+                "procrastinate": {"level": os.environ.get("QUEUE_LOG_LEVEL", "WARNING")}},
 }
 
 # --- Security: production guards, headers, CORS, secrets kept out of logs -------------------

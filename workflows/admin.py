@@ -60,9 +60,9 @@ class DeploymentAdmin(PolicyModelAdmin):
     search_uuid_fields = ("agent_id",)
     autocomplete_fields = ("agent",)
     # Deployment status moves through the deployment services (n8n), not by hand.
-    readonly_fields = ("id", "status", "created_at")
+    readonly_fields = ("id", "status", "created_at", "reconcile_note")
     fields = ("id", "agent", "version", "status", "trigger_type", "trigger_config", "deployment_url",
-              "error_message", "deployed_at", "stopped_at", "created_at")
+              "error_message", "deployed_at", "stopped_at", "created_at", "reconcile_note")
     date_hierarchy = "created_at"
 
     def save_model(self, request, obj, form, change):
@@ -143,10 +143,11 @@ class WorkflowExecutionAdmin(PolicyModelAdmin):
     input_data_pretty = json_display("input_data", "input data")
     output_data_pretty = json_display("output_data", "output data")
     error_data_pretty = json_display("error_data", "error data")
-    readonly_fields = ("id", "input_data_pretty", "output_data_pretty", "error_data_pretty")
+    readonly_fields = ("id", "input_data_pretty", "output_data_pretty", "error_data_pretty", "n8n_workflow_id",
+                       "missing_at")
     fieldsets = (
-        (None, {"fields": ("id", "workflow", "execution_id", "status", "execution_time_ms",
-                           "started_at", "completed_at")}),
+        (None, {"fields": ("id", "workflow", "n8n_workflow_id", "execution_id", "status", "execution_time_ms",
+                           "started_at", "completed_at", "missing_at")}),
         ("Data", {"fields": ("input_data_pretty", "output_data_pretty", "error_data_pretty")}),
     )
     inlines = (ThoughtInline,)

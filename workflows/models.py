@@ -17,6 +17,10 @@ class DeploymentStatus(models.TextChoices):
     DEPLOYED = "deployed"
     FAILED = "failed"
     STOPPED = "stopped"
+    # Not in the seed (issue 18): the in-between state of a stop, and a publish or unpublish whose
+    # outcome n8n did not tell (timeout, connection reset); the next reconcile pass resolves both.
+    STOPPING = "stopping"
+    UNKNOWN = "unknown", "Outcome unknown"
 
 
 class TriggerType(models.TextChoices):
@@ -69,6 +73,8 @@ class Deployment(models.Model):
     deployed_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     created_at = created_at()
+    # Not in the seed (issue 18): what the reconciler last did for this deployment in n8n, and when.
+    reconcile_note = models.TextField(null=True, blank=True)
 
     class Meta:
         db_table = "deployments"
@@ -154,6 +160,12 @@ class WorkflowExecution(models.Model):
         related_name="executions", db_index=False,
     )
     execution_id = models.CharField(max_length=255, null=True, blank=True, help_text="n8n execution id")
+    # Not in the seed (issue 18): an execution is identified by (n8n workflow id, execution id):
+    # n8n's ids restart after a reset, so the id alone can name another run. '' when unknown.
+    n8n_workflow_id = models.CharField(max_length=255, blank=True, default="", db_default="")
+    # When the sync found that n8n no longer has the execution (pruned, deleted, or an n8n reset):
+    # such a row is not fetched again.
+    missing_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=50, choices=ExecutionStatus, null=True, blank=True)
     input_data = models.JSONField(null=True, blank=True)
     output_data = models.JSONField(null=True, blank=True)
@@ -168,7 +180,8 @@ class WorkflowExecution(models.Model):
         constraints = [
             choice_check("workflow_executions", "status", ExecutionStatus),
             models.UniqueConstraint(
-                fields=["workflow", "execution_id"], name="workflow_executions_workflow_execution_unique"
+                fields=["workflow", "n8n_workflow_id", "execution_id"],
+                name="workflow_executions_workflow_n8n_execution_unique",
             ),
         ]
         indexes = [

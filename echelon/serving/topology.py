@@ -3,6 +3,7 @@
     nginx :PORT ─┬─ /realtime/  → daphne (websockets; python -m echelon.serving.websockets)
                  ├─ /static/    → files (collectstatic)
                  └─ everything  → gunicorn, WEB_CONCURRENCY sync workers (pages, REST, admin)
+    queue workers (QUEUE_WORKERS, default 1): procrastinate, n8n calls of deploy/stop, periodic work
     Redis: the processes share realtime changes and rate-limit counters
     PostgreSQL: every process has a bounded pool (DATABASE_POOL_MAX per kind, printed at start)
 
@@ -10,8 +11,8 @@
 PostgreSQL when DATABASE_URL is unset). Without REDIS_URL a private redis-server is started on
 a unix socket in the run directory. Steps: migrate, demo data, collectstatic, then the
 processes; it prints the URLs once `/readyz` answers through the front. Ctrl-C or SIGTERM stops
-everything in order: the websocket process closes its sockets with 4012 (clients reconnect) while
-nginx stops accepting and finishes what it has; then the HTTP workers finish their requests;
+everything in order: the websocket process closes its sockets with 4012 (clients reconnect) and
+the queue workers finish their jobs while nginx stops accepting and finishes what it has; then the HTTP workers finish their requests;
 then Redis. When any process dies, the others are stopped and the exit status is non-zero.
 
 The supervisor itself does not import Django: it only starts and watches existing servers
@@ -41,6 +42,8 @@ NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
 # its metering flusher keeps one; the websocket process serves joins and token checks
 # (database_sync_to_async) and runs the due-deployment thread.
 HTTP_POOL_MAX, WS_POOL_MAX = 2, 4
+# A queue worker: procrastinate's psycopg pool (4, psycopg_pool's default) + its LISTEN + Django's one.
+QUEUE_CONNECTIONS = 6
 
 
 def cores() -> int:
@@ -66,7 +69,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="127.0.0.1 listener for /metrics (METRICS_PORT; default PORT+1, 0: none)")
     parser.add_argument("--run-dir", default=os.environ.get("ECHELON_RUN_DIR", str(PROJECT_ROOT / ".data" / "serve")))
     parser.add_argument("--no-demo", action="store_true", help="skip the demo data")
-    parser.add_argument("--due-interval", type=float, default=30.0, help="seconds between due-deployment runs (0: off)")
+    parser.add_argument("--queue-workers", type=int, default=int(os.environ.get("QUEUE_WORKERS", "1")),
+                        help="task-queue worker processes (QUEUE_WORKERS; n8n calls and periodic work; 0: none)")
     parser.add_argument("--access-log", action="store_true", help="nginx access log on stdout")
     args = parser.parse_args(argv)
     if args.metrics_port < 0:
@@ -167,7 +171,8 @@ class Topology:
         return f"unix://{sock}"
 
     def connection_budget(self) -> dict[str, int]:
-        return {"http": self.args.http_workers * HTTP_POOL_MAX, "websockets": self.args.websocket_processes * WS_POOL_MAX}
+        return {"http": self.args.http_workers * HTTP_POOL_MAX, "websockets": self.args.websocket_processes * WS_POOL_MAX,
+                "queue": self.args.queue_workers * QUEUE_CONNECTIONS}
 
     def check_connection_budget(self) -> None:
         """Refuse to start when the pools together could exceed PostgreSQL's max_connections."""
@@ -182,7 +187,8 @@ class Topology:
         budget = sum(self.connection_budget().values())
         room = limit - reserved - (used - 1)
         print(f"serve: PostgreSQL connections at most {budget} ({self.args.http_workers} HTTP workers x "
-              f"{HTTP_POOL_MAX} + {self.args.websocket_processes} websocket processes x {WS_POOL_MAX}); "
+              f"{HTTP_POOL_MAX} + {self.args.websocket_processes} websocket processes x {WS_POOL_MAX} + "
+              f"{self.args.queue_workers} queue workers x {QUEUE_CONNECTIONS}); "
               f"max_connections {limit}, "
               f"{used - 1} in use elsewhere", flush=True)
         if budget > room:
@@ -196,10 +202,12 @@ class Topology:
         http_env = dict(self.env, DATABASE_POOL="1", DATABASE_POOL_MAX=str(HTTP_POOL_MAX))
         ws_env = dict(self.env, DATABASE_POOL="1", DATABASE_POOL_MAX=str(WS_POOL_MAX))
         for index, port in enumerate(ws_ports):  # each holds one Redis subscription (docs/realtime.md)
-            due = self.args.due_interval if index == 0 else 0  # one due-deployment runner per topology
             self.children[self.ws_name(index)] = Child(self.ws_name(index), [
-                sys.executable, "-m", "echelon.serving.websockets", "--port", str(port), "--due-interval", str(due)],
-                ws_env)
+                sys.executable, "-m", "echelon.serving.websockets", "--port", str(port)], ws_env)
+        for index in range(self.args.queue_workers):  # deploy/stop's n8n calls, periodic work (workflows/tasks.py)
+            self.children[f"queue-{index + 1}"] = Child(f"queue-{index + 1}", [
+                sys.executable, "manage.py", "procrastinate", "worker", "--delete-jobs", "successful"],
+                dict(self.env, DATABASE_POOL="0"))
         self.children["http"] = Child("http", [
             sys.executable, "-m", "gunicorn", "-c", "python:echelon.serving.gunicorn_conf",
             "--bind", f"127.0.0.1:{http_port}", "--workers", str(self.args.http_workers),
@@ -294,7 +302,7 @@ class Topology:
         print("serve: stopping (websockets drain with close code 4012, requests in progress finish)", flush=True)
         codes = {}
         front, http, redis = (self.children.get(n) for n in ("front", "http", "redis"))
-        sockets = [c for name, c in self.children.items() if name.startswith("websockets-")]
+        sockets = [c for name, c in self.children.items() if name.startswith(("websockets-", "queue-"))]
         first = [c for c in (*sockets, front) if c is not None]
         for child in first:  # at once: sockets are told to reconnect while nginx stops accepting
             child.signal()

@@ -1,8 +1,8 @@
 """The websocket process of the topology: daphne (the design's server) with a graceful drain.
 
-`python -m echelon.serving.websockets --port P [--due-interval 30]` serves `echelon.asgi` with
-daphne; behind the front it receives only `/realtime/v1/websocket`. It also runs the due
-scheduled deployments (one thread per topology, `workflows.due_runner`).
+`python -m echelon.serving.websockets --port P` serves `echelon.asgi` with daphne; behind the
+front it receives only `/realtime/v1/websocket`. (Due scheduled deployments and the other
+periodic work run on the task queue's workers, `workflows/tasks.py`.)
 
 SIGTERM or SIGINT: every open realtime socket is closed with code 4012 ("service restart": the
 1012 of RFC 6455 moved into the 4000 range, since daphne lets applications send only 1000 and
@@ -29,7 +29,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--drain-seconds", type=float, default=10.0)
-    parser.add_argument("--due-interval", type=float, default=30.0, help="0: no due-deployment runner here")
     return parser.parse_args(argv)
 
 
@@ -92,21 +91,8 @@ def main(argv: list[str]) -> int:
             super().run()
 
     cli.server_class = DrainingServer
-    runner = None
-    if args.due_interval > 0:
-        import django
-
-        django.setup()
-        from workflows.due_runner import DueDeploymentRunner
-
-        runner = DueDeploymentRunner(interval=args.due_interval)
-        runner.start()
     endpoints = build_endpoint_description_strings(host=args.host, port=args.port)
-    try:
-        cli.run(["-v", "0", "--proxy-headers", *sum((["-e", e] for e in endpoints), []), "echelon.asgi:application"])
-    finally:
-        if runner is not None:
-            runner.stop()
+    cli.run(["-v", "0", "--proxy-headers", *sum((["-e", e] for e in endpoints), []), "echelon.asgi:application"])
     return 0
 
 

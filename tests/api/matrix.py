@@ -59,13 +59,13 @@ RESOURCES = {
         row_sets=frozenset({"list", "dashboard"}),
         table="""
         actor     | list                                 | retrieve | create | update | delete | activate | pause | deploy | dashboard
-        owner     | agent_team agent_private             | 200      | 201    | 200    | 204    | 200      | 200   | 201    | agent_team agent_private
-        admin     | agent_team                           | 200      | 201    | 200    | 403    | 200      | 200   | 201    | agent_team
-        manager   | agent_team                           | 200      | 201    | 200    | 403    | 200      | 200   | 201    | agent_team
+        owner     | agent_team agent_private             | 200      | 201    | 200    | 204    | 200      | 200   | 202    | agent_team agent_private
+        admin     | agent_team                           | 200      | 201    | 200    | 403    | 200      | 200   | 202    | agent_team
+        manager   | agent_team                           | 200      | 201    | 200    | 403    | 200      | 200   | 202    | agent_team
         viewer    | agent_team                           | 200      | 201    | 403    | 403    | 403      | 403   | 403    | agent_team
         outsider  | agent_other                          | 404      | 201    | 404    | 404    | 404      | 404   | 404    | agent_other
         anonymous | -                                    | 401      | 401    | 401    | 401    | 401      | 401   | 401    | 401
-        superuser | agent_team agent_private agent_other | 200      | 201    | 200    | 204    | 200      | 200   | 201    | agent_team agent_private agent_other
+        superuser | agent_team agent_private agent_other | 200      | 201    | 200    | 204    | 200      | 200   | 202    | agent_team agent_private agent_other
         """,
     ),
     # agent_templates: public ones for every signed-in user, private ones for their creator;

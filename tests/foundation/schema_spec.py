@@ -159,6 +159,10 @@ COLUMN_DEVIATIONS = {("users", "id"): ("UUID", False, "gen_random_uuid()")}
 # the per-workflow HMAC secret of the n8n callback.
 EXTRA_COLUMNS = {
     "workflows": {"webhook_secret": ("VARCHAR(255)", True, None)},
+    # issue 18: what the reconciler did; executions keyed by (n8n workflow, id), rows n8n lost
+    "deployments": {"reconcile_note": ("TEXT", True, None)},
+    "workflow_executions": {"n8n_workflow_id": ("VARCHAR(255)", False, "''"),
+                            "missing_at": ("TIMESTAMPTZ", True, None)},
     "users": {
         "password": ("VARCHAR(128)", False, "'!'"),
         "last_login": ("TIMESTAMPTZ", True, None),
@@ -199,7 +203,8 @@ ENUMERATIONS = {
     ("agents", "type"): {"market", "websearch", "media", "alarm"},
     ("agents", "status"): {"active", "paused", "error", "inactive"},
     ("agent_templates", "type"): {"market", "websearch", "media", "alarm"},
-    ("deployments", "status"): {"pending", "deploying", "deployed", "failed", "stopped"},
+    # + issue 18's passing states of the queue's worker and the reconciler
+    ("deployments", "status"): {"pending", "deploying", "deployed", "failed", "stopped", "stopping", "unknown"},
     ("deployments", "trigger_type"): {"manual", "config_change", "scheduled"},
     ("workflows", "status"): {"active", "paused", "error", "inactive"},
     ("workflow_executions", "status"): {"running", "success", "error", "waiting"},
@@ -245,7 +250,7 @@ SEED_INDEXES = {
 # Unique constraints we add (README): natural keys the API and n8n ingestion rely on.
 EXTRA_UNIQUE = {
     "deployments_agent_version_unique": ("deployments", ("agent_id", "version")),
-    "workflow_executions_workflow_execution_unique": ("workflow_executions", ("workflow_id", "execution_id")),
+    "workflow_executions_workflow_n8n_execution_unique": ("workflow_executions", ("workflow_id", "n8n_workflow_id", "execution_id")),
     "agent_thoughts_execution_node_unique": ("agent_thoughts", ("execution_id", "node_id")),
     "user_roles_user_team_unique": ("user_roles", ("user_id", "team_id")),
 }

@@ -121,3 +121,17 @@ def test_demo_staff_user_sees_the_admin_through_the_policy():
     alice = User.objects.get(email="alice@echelon.local")
     visible = policy_for(Agent).visible_to(alice).count()
     assert response.context["cl"].result_count == visible < Agent.objects.count()
+
+
+def test_demo_workflows_are_not_linked_to_n8n_unless_asked():
+    """Issue 18, point 7: made-up n8n ids made every sync against a real n8n fail the seeded
+    deploying deployments and re-fetch 40 executions n8n answers 404."""
+    from workflows.models import Workflow
+
+    demo.seed_demo()
+    assert Workflow.objects.exists()
+    assert not Workflow.objects.exclude(n8n_workflow_id__isnull=True).exclude(n8n_workflow_id="").exists()
+    users = dict(demo.User.objects.values_list("email", "pk"))
+    teams = dict(demo.Team.objects.values_list("slug", "pk"))
+    asked = demo._build(users, teams, demo.timezone.now(), link_n8n=True)[Workflow]
+    assert asked and all(w.n8n_workflow_id.startswith("demo") for w in asked)

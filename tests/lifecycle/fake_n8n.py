@@ -14,7 +14,14 @@ What it reproduces (each is exercised by a test):
   with another published workflow, with the messages a real 2.41.1 gave;
 - `limit` that is not an integer → 400; an unknown route → 405 "POST method not allowed";
 - `legacy=True`: an n8n 1.x without `/publish` (its unknown-route 405 on that route);
-- `fail_next`: the next requests answer with given statuses (429/5xx) to drive retries.
+- `fail_next`: the next requests answer with given statuses (429/5xx) to drive retries;
+  `fail_workflow`: every execution list of that workflow id answers 500;
+- `GET /workflows` (`active=true`, `limit`, `cursor`), what the reconcile pass reads;
+- behaviours seen on the real 2.41.1 (issue 18): `freeze()` holds every request until `resume()`
+  and then carries it out, as n8n did with a publish whose client had timed out (the answer goes
+  to a closed connection); `DELETE /workflows/{id}` right after an unpublish → 409 "Workflow is
+  still being unpublished…" (once: the retry succeeds); `reset()` forgets every execution, so
+  ids restart as after an n8n reset.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import base64
 import copy
 import json
 import re
+import threading
 from pathlib import Path
 
 from werkzeug import Request, Response
@@ -36,6 +44,7 @@ NO_TRIGGER = ("Workflow cannot be activated because it has no trigger node. At l
               "polling node is required.")
 WEBHOOK_CONFLICT = "There is a conflict with one of the webhooks."
 UNKNOWN_WORKFLOW = "You do not have permission to {verb} this workflow. Ask the owner to share it with you."
+STILL_UNPUBLISHING = "Workflow is still being unpublished. Please try again in a few moments."
 
 
 def recording(name: str):
@@ -64,6 +73,24 @@ class FakeN8n:
         self.workflows: dict[str, dict] = {}
         self.requests: list[tuple[str, str, dict]] = []
         self.fail_next: list[tuple[int, dict]] = []
+        self.fail_workflow: str | None = None
+        self._running = threading.Event()
+        self._running.set()
+        self.held = threading.Event()  # set once a request waits in a frozen n8n
+
+    # --- behaviours of the real server --------------------------------------------------
+    def freeze(self) -> None:
+        """Like SIGSTOP: requests are received but held, and carried out at `resume()`."""
+        self.held.clear()
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def reset(self) -> None:
+        """n8n's execution history is gone; ids start again from where the test adds them."""
+        self.executions.clear()
+        self.details.clear()
 
     # --- data ---------------------------------------------------------------------------
     def load_recordings(self) -> FakeN8n:
@@ -103,6 +130,9 @@ class FakeN8n:
 
     def handle(self, request: Request) -> Response:
         self.requests.append((request.method, request.path, dict(request.args)))
+        if not self._running.is_set():
+            self.held.set()
+            self._running.wait(60)
         if self.fail_next:
             status, headers = self.fail_next.pop(0)
             return Response(json.dumps({"message": "Service unavailable"}), status=status, headers=headers,
@@ -111,7 +141,11 @@ class FakeN8n:
             return _json(recording("executions_no_key_401.txt"), 401)
         path = request.path[len("/api/v1"):]
         if request.method == "GET" and path == "/executions":
+            if self.fail_workflow and request.args.get("workflowId") == self.fail_workflow:
+                return _json({"message": "Internal Server Error"}, 500)
             return self._list(request.args)
+        if request.method == "GET" and path == "/workflows":
+            return self._workflows(request.args)
         match = re.fullmatch(r"/executions/([^/]+)", path)
         if request.method == "GET" and match:
             return self._execution(match.group(1), request.args.get("includeData") == "true")
@@ -119,6 +153,13 @@ class FakeN8n:
         if request.method == "GET" and match:
             workflow = self.workflows.get(match.group(1))
             return _json(workflow) if workflow else _json({"message": "Not Found"}, 404)
+        if request.method == "DELETE" and match:
+            workflow = self.workflows.get(match.group(1))
+            if workflow is None:
+                return _json({"message": "Not Found"}, 404)
+            if workflow.pop("_unpublishing", False):
+                return _json({"message": STILL_UNPUBLISHING}, 409)
+            return _json(self.workflows.pop(match.group(1)))
         match = re.fullmatch(r"/workflows/([^/]+)/(publish|unpublish|activate|deactivate)", path)
         if request.method == "POST" and match:
             if self.legacy and match.group(2) in ("publish", "unpublish"):
@@ -150,6 +191,18 @@ class FakeN8n:
         cursor = encode_cursor(page[-1]["id"], limit) if len(page) == limit else None
         return _json({"data": page, "nextCursor": cursor})
 
+    def _workflows(self, args) -> Response:
+        limit = min(int(args.get("limit", 100)), 250)
+        rows = [wf for wf_id, wf in sorted(self.workflows.items())
+                if args.get("active") is None or wf["active"] == (args["active"] == "true")]
+        if args.get("cursor"):
+            last = json.loads(base64.b64decode(args["cursor"]))["lastId"]
+            rows = [wf for wf in rows if wf["id"] > last]
+        page = rows[:limit]
+        cursor = encode_cursor(page[-1]["id"], limit) if len(page) == limit else None
+        clean = [{key: value for key, value in wf.items() if not key.startswith("_")} for wf in page]
+        return _json({"data": clean, "nextCursor": cursor})
+
     def _execution(self, ident: str, include_data: bool) -> Response:
         if not ident.isdigit() or int(ident) not in self.executions:
             return _json(recording("execution_missing_404.txt"), 404)
@@ -172,5 +225,7 @@ class FakeN8n:
                 taken = {n["parameters"].get("path") for n in other["nodes"] if n["type"] == "n8n-nodes-base.webhook"}
                 if paths & taken:
                     return _json({"message": WEBHOOK_CONFLICT}, 409)
+        if workflow["active"] and not publish:
+            workflow["_unpublishing"] = True
         workflow["active"] = publish
-        return _json(workflow)
+        return _json({key: value for key, value in workflow.items() if not key.startswith("_")})

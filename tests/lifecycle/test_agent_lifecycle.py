@@ -18,12 +18,12 @@ from workflows.models import Deployment
 pytestmark = pytest.mark.django_db
 
 
-def test_config_change_with_auto_redeploy_records_a_config_change_deployment(
-        settings, django_capture_on_commit_callbacks):
+def test_config_change_with_auto_redeploy_records_a_config_change_deployment(settings, queue_worker):
     settings.N8N_BASE_URL = ""
     agent = AgentFactory(deployment_config={"auto_redeploy": True})
-    with django_capture_on_commit_callbacks(execute=True):
-        agent, deployment = agent_update_config(agent=agent, config={"symbols": ["XYZ"]}, actor=agent.created_by)
+    agent, deployment = agent_update_config(agent=agent, config={"symbols": ["XYZ"]}, actor=agent.created_by)
+    assert deployment.status == "deploying"  # queued: no n8n call inside the config change
+    queue_worker()
     deployment.refresh_from_db()
     assert (deployment.trigger_type, deployment.status, deployment.version) == ("config_change", "deployed", 1)
     assert deployment.trigger_config["changed"] == ["config"]

@@ -140,15 +140,40 @@ def test_agent_without_n8n_workflow_fails_under_n8n(n8n_settings):
     assert deployment.status == "failed" and "no workflow linked" in deployment.error_message
 
 
-# --- HTTP ---------------------------------------------------------------------------------------
-def test_deploy_endpoint(client_for, settings):
+# --- HTTP: deploy and stop answer 202 at once, the queue's worker calls n8n (issue 18) -----------
+def test_deploy_endpoint_answers_202_deploying_and_the_worker_deploys(client_for, settings, queue_worker):
     settings.N8N_BASE_URL = ""
     agent = AgentFactory()
     response = client_for(agent.created_by).post(f"/api/v1/agents/{agent.pk}/deploy/",
                                                  {"trigger_config": {"note": "go"}}, format="json")
-    assert response.status_code == 201, response.content
-    assert response.json()["status"] == "deployed" and response.json()["version"] == 1
+    assert response.status_code == 202, response.content
+    assert response.json()["status"] == "deploying" and response.json()["version"] == 1
     assert response.json()["trigger_config"]["note"] == "go"
+    queue_worker()
+    deployment = Deployment.objects.get(pk=response.json()["id"])
+    assert deployment.status == "deployed" and deployment.deployment_url == f"local://agents/{agent.pk}/v1"
+    assert len(notes(agent.created_by, "deployment_success")) == 1
+
+
+def test_deploy_request_does_not_call_n8n(client_for, n8n_settings, fake_n8n, queue_worker):
+    agent = AgentFactory()
+    WorkflowFactory(agent=agent, n8n_workflow_id="ci8N7gTduket1YpF")
+    response = client_for(agent.created_by).post(f"/api/v1/agents/{agent.pk}/deploy/", {}, format="json")
+    assert response.status_code == 202 and response.json()["status"] == "deploying"
+    assert fake_n8n.requests == []  # the request path made no n8n call
+    queue_worker()
+    assert Deployment.objects.get(pk=response.json()["id"]).status == "deployed"
+    assert [path for _, path, _ in fake_n8n.requests] == ["/api/v1/workflows/ci8N7gTduket1YpF/publish"]
+
+
+def test_rest_create_of_a_deployment_queues_its_publish_too(client_for, settings, queue_worker):
+    settings.N8N_BASE_URL = ""
+    agent = AgentFactory()
+    created = client_for(agent.created_by).post("/api/v1/deployments/", {"agent": str(agent.pk),
+                                                                         "trigger_type": "manual"}, format="json")
+    assert created.status_code == 201 and created.json()["status"] == "deploying", created.content
+    queue_worker()
+    assert Deployment.objects.get(pk=created.json()["id"]).status == "deployed"
 
 
 def test_deploy_endpoint_access(client_for):
@@ -165,52 +190,37 @@ def test_deploy_endpoint_access(client_for):
     assert not Deployment.objects.exists()
 
 
-def test_stop_endpoint_and_its_409(client_for, settings):
+def test_stop_endpoint_answers_202_stopping_then_the_worker_stops_and_its_409(client_for, settings, queue_worker):
     settings.N8N_BASE_URL = ""
     agent = AgentFactory()
     deployment = agent_deploy(agent=agent, backend=LocalBackend())
     client = client_for(agent.created_by)
     url = f"/api/v1/deployments/{deployment.pk}/stop/"
-    assert client.post(url).json()["status"] == "stopped"
+    response = client.post(url)
+    assert response.status_code == 202 and response.json()["status"] == "stopping"
+    twice = client.post(url)
+    assert twice.status_code == 409 and twice.json()["error"]["current"] == "stopping"
+    queue_worker()
+    deployment.refresh_from_db()
+    agent.refresh_from_db()
+    assert (deployment.status, agent.status) == ("stopped", "inactive")
     again = client.post(url)
     assert again.status_code == 409
-    assert again.json()["error"]["message"].startswith("Deployment v1 is stopped; it cannot become stopped")
+    assert again.json()["error"]["message"].startswith("Deployment v1 is stopped; it cannot become stopping")
     assert client_for(AgentFactory().created_by).post(url).status_code == 404
 
 
-def test_stop_endpoint_when_n8n_refuses_to_unpublish(client_for, n8n_settings, fake_n8n):
+def test_stop_when_n8n_refuses_to_unpublish_goes_back_to_deployed(client_for, n8n_settings, fake_n8n, queue_worker):
     agent = AgentFactory()
     WorkflowFactory(agent=agent, n8n_workflow_id="ci8N7gTduket1YpF")
     deployment = agent_deploy(agent=agent)
     n8n_settings.N8N_API_KEY = "revoked"
     response = client_for(agent.created_by).post(f"/api/v1/deployments/{deployment.pk}/stop/")
-    assert response.status_code == 502
-    error = response.json()["error"]
-    assert (error["message"], error["n8n_status"]) == ("n8n refused to unpublish: Unauthorized", 401)
+    assert response.status_code == 202 and response.json()["status"] == "stopping"
+    queue_worker()
     deployment.refresh_from_db()
     assert deployment.status == "deployed" and fake_n8n.workflows["ci8N7gTduket1YpF"]["active"] is True
-
-
-def test_interrupted_deployments_are_failed_by_the_sync_command(n8n_settings):
-    from datetime import timedelta
-    from io import StringIO
-
-    from django.core.management import call_command
-    from django.utils import timezone
-
-    agent = AgentFactory()
-    stuck = Deployment.objects.create(agent=agent, version=1, status="deploying", trigger_type="manual")
-    Deployment.objects.filter(pk=stuck.pk).update(created_at=timezone.now() - timedelta(minutes=11))
-    recent = Deployment.objects.create(agent=agent, version=2, status="deploying", trigger_type="manual")
-    out = StringIO()
-    call_command("sync_n8n", stdout=out)
-    assert "Failed 1 interrupted deployment(s)" in out.getvalue()
-    stuck.refresh_from_db()
-    recent.refresh_from_db()
-    assert (stuck.status, recent.status) == ("failed", "deploying")
-    assert stuck.error_message.startswith("Interrupted: still deploying after 0:10:00")
-    [note] = notes(agent.created_by, "deployment_failed")
-    assert note.data["deployment_id"] == str(stuck.pk)
+    assert deployment.error_message == "n8n refused to unpublish: Unauthorized (HTTP 401)"
 
 
 # --- issue 12, points 12 and 11: audit fields from the server; storable trigger_config -------
@@ -223,7 +233,7 @@ def test_requested_by_is_the_server_s_whatever_the_client_sends(settings):
     owner = client_as(agent.created_by)
     deployed = owner.post(f"/api/v1/agents/{agent.pk}/deploy/",
                           {"trigger_config": {"requested_by": forged, "note": "x"}}, format="json")
-    assert deployed.status_code == 201, deployed.content
+    assert deployed.status_code == 202, deployed.content
     assert deployed.json()["trigger_config"] == {"requested_by": str(agent.created_by_id), "note": "x"}
     created = owner.post("/api/v1/deployments/", {"agent": str(agent.pk), "trigger_type": "manual",
                                                  "trigger_config": {"requested_by": forged}}, format="json")

@@ -81,7 +81,7 @@ def test_the_signed_callback_stores_no_secret_header():
         "X-Echelon-Signature": sign(body, "cb-secret"), "X-Echelon-Workflow": N8N_ID})
     assert response.status_code == 201, response.content
     stored = WorkflowExecution.objects.get(workflow=workflow, execution_id="61")
-    assert_redacted(stored.input_data["headers"])
+    assert_redacted(stored.input_data[0]["headers"])
     assert_redacted(stored.output_data[0]["echo"]["headers"])
     assert set(stored.error_data["context"]["request"]["headers"].values()) == {REDACTED}
     assert all(value not in json.dumps([stored.input_data, stored.output_data, stored.error_data])

@@ -25,7 +25,8 @@ def test_valid_callback_records_the_execution(client, workflow):
     assert response.json()["status"] == "success" and response.json()["created"] is True
     execution = WorkflowExecution.objects.get()
     assert (execution.workflow_id, execution.execution_id, execution.output_data) == (
-        workflow.pk, "13", {"answer": 42})
+        workflow.pk, "13", [{"answer": 42}])  # one shape: a list of items (issue 18, point 4)
+    assert execution.completed_at >= execution.started_at  # was 16-25 µs before it (point 3)
     workflow.refresh_from_db()
     assert (workflow.execution_count, workflow.success_count, workflow.error_count) == (1, 1, 0)
 
@@ -187,7 +188,7 @@ def test_later_reports_fill_blanks_of_a_finished_execution(client, workflow):
     assert post(client, payload(output={"late": True}, input={"q": 1})).status_code == 200
     assert post(client, payload(output={"other": 1}, status="error")).status_code == 200
     execution = WorkflowExecution.objects.get()
-    assert (execution.status, execution.output_data, execution.input_data) == ("success", {"late": True}, {"q": 1})
+    assert (execution.status, execution.output_data, execution.input_data) == ("success", [{"late": True}], [{"q": 1}])
     assert not Notification.objects.filter(type="agent_error").exists()
 
 

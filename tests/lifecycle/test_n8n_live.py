@@ -3,24 +3,32 @@
 Needs N8N_BASE_URL and N8N_API_KEY (with workflow and credential scopes) of a running n8n
 2.41.1. Creates throw-away workflows from the recorded definitions (unique webhook paths),
 deploys and stops them through Echelon, lets n8n call Echelon's signed callback on a live
-server, syncs, and checks the behaviours the fake reproduces. Everything created is deleted.
+server, syncs, and checks the behaviours the fake reproduces. Everything created is deleted
+(the DELETE right after an unpublish is a 409 "still being unpublished" on 2.41.1: the client
+retries it), and the fixture checks that n8n holds none of the test's workflows afterwards.
+
+The split-brain case (issue 18) also needs N8N_PID, the n8n process to freeze with SIGSTOP.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
 
 from tests.factories import AgentFactory, WorkflowFactory
 from tests.lifecycle.fake_n8n import NO_TRIGGER, WEBHOOK_CONFLICT, recording
-from workflows.models import Workflow, WorkflowExecution
+from workflows.models import Deployment, Workflow, WorkflowExecution
 from workflows.n8n.client import N8nBadRequest, N8nClient, N8nConflict, N8nNotFound, N8nUnauthorized
 from workflows.services import agent_deploy, deployment_stop
+from workflows.services.deployments import deployment_request
+from workflows.services.n8n_pass import n8n_pass
 from workflows.services.sync import n8n_sync
 
 pytestmark = [pytest.mark.n8n_live]
@@ -43,11 +51,19 @@ def n8n(settings):
 
     api.create = create
     yield api
-    for kind, ident in reversed(api.created):
-        if kind == "workflows":
-            api.post(f"/workflows/{ident}/unpublish")
-        api.delete(f"/{kind}/{ident}")
+    with N8nClient(base, key) as client:
+        for kind, ident in reversed(api.created):
+            if kind == "workflows":
+                try:
+                    client.unpublish_workflow(ident)
+                except N8nNotFound:
+                    pass
+                client.delete_workflow(ident)  # retries n8n's 409 "still being unpublished"
+            else:
+                api.delete(f"/{kind}/{ident}")
+    left = {w["id"] for w in api.get("/workflows", params={"limit": 250}).json()["data"]}
     api.close()
+    assert not left & {ident for kind, ident in api.created if kind == "workflows"}, "the test left workflows in n8n"
 
 
 def unique(definition: dict, callback_url: str | None = None) -> dict:
@@ -123,7 +139,7 @@ def test_n8n_signs_its_callback_and_the_sync_agrees(n8n, live_server):
             break
         time.sleep(0.5)
     assert execution is not None, "n8n's signed callback never reached Echelon"
-    assert (execution.status, execution.output_data) == ("success", {"question": "live?"})
+    assert (execution.status, execution.output_data) == ("success", [{"question": "live?"}])
 
     with N8nClient.from_settings() as client:
         report = n8n_sync(client=client)
@@ -156,3 +172,41 @@ def test_a_waiting_execution_is_synced_as_waiting(n8n):
     assert execution is not None and execution.status == "waiting", execution and execution.status
     assert execution.completed_at is None
     assert Workflow.objects.get(pk=workflow.pk).execution_count == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_split_brain_a_frozen_n8n_publishes_later_and_one_pass_repairs_it(n8n, settings, queue_worker):
+    """Issue 18, point 1: n8n frozen (SIGSTOP) during a deploy, the publish times out; n8n resumes
+    and carries it out. The deployment says `unknown` meanwhile, and one pass makes it deployed."""
+    pid = int(os.environ.get("N8N_PID", "0"))
+    assert pid, "the split-brain case needs N8N_PID (the n8n process to freeze)"
+    settings.N8N_TIMEOUT_SECONDS = 3
+    wf_id = n8n.create("workflows", unique(recording("wf1.json")))
+    agent = AgentFactory()
+    WorkflowFactory(agent=agent, n8n_workflow_id=wf_id)
+    deployment = deployment_request(agent=agent)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        queue_worker()
+        timed_out_after = time.monotonic() - started
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    deployment.refresh_from_db()
+    assert deployment.status == "unknown", deployment.error_message
+    with N8nClient.from_settings() as client:
+        for _ in range(60):  # n8n carries the queued publish out once it runs again
+            if client.get_workflow(wf_id)["active"]:
+                break
+            time.sleep(0.5)
+        assert client.get_workflow(wf_id)["active"] is True
+        started = time.monotonic()
+        report = n8n_pass(client=client, stale_after=timedelta(0))
+        repaired_after = time.monotonic() - started
+    deployment.refresh_from_db()
+    agent.refresh_from_db()
+    assert (deployment.status, agent.status, report.reconcile.resolved) == ("deployed", "active", 1)
+    assert Workflow.objects.get(n8n_workflow_id=wf_id).status == "active"
+    print(f"split brain: publish timed out after {timed_out_after:.1f} s; one pass resolved it in "
+          f"{repaired_after:.2f} s")
+    deployment_stop(deployment=Deployment.objects.get(pk=deployment.pk))

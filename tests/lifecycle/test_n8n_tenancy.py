@@ -22,7 +22,7 @@ from django.urls import reverse
 
 from tests.api.clients import client_as
 from tests.factories import AgentFactory, UserFactory, WorkflowFactory
-from workflows.models import Workflow, WorkflowExecution
+from workflows.models import Deployment, Workflow, WorkflowExecution
 from workflows.services.hooks import sign
 from workflows.services.sync import n8n_sync
 
@@ -91,12 +91,16 @@ def test_the_database_holds_the_rule_and_unlinked_workflows_are_many(victim):
 
 
 def test_deploy_and_stop_never_reach_the_victims_n8n_workflow(n8n_settings, fake_n8n, outsider,
-                                                              outsider_workflow, victim):
+                                                              outsider_workflow, victim, queue_worker):
     try_to_link(outsider, outsider_workflow)
     deployed = outsider.post(f"/api/v1/agents/{outsider_workflow.agent_id}/deploy/", {}, format="json")
-    assert deployed.status_code == 201 and deployed.json()["status"] == "deployed", deployed.content
+    assert deployed.status_code == 202 and deployed.json()["status"] == "deploying", deployed.content
+    queue_worker()
+    assert Deployment.objects.get(pk=deployed.json()["id"]).status == "deployed"
     stopped = outsider.post(f"/api/v1/deployments/{deployed.json()['id']}/stop/")
-    assert stopped.status_code == 200, stopped.content
+    assert stopped.status_code == 202, stopped.content
+    queue_worker()
+    assert Deployment.objects.get(pk=deployed.json()["id"]).status == "stopped"
     touched = [path for method, path, _ in fake_n8n.requests if method == "POST"]
     assert touched == [f"/api/v1/workflows/{OUTSIDER_N8N}/publish", f"/api/v1/workflows/{OUTSIDER_N8N}/unpublish"]
     assert not any(VICTIM_N8N in path for path in touched)
@@ -123,7 +127,8 @@ def test_a_reported_execution_id_of_the_victims_run_is_not_filled_by_the_sync(n8
     report = n8n_sync(client=n8n_client)
     claimed = WorkflowExecution.objects.get(workflow=outsider_workflow, execution_id="1")
     assert (claimed.status, claimed.input_data) == ("running", None)
-    assert report.foreign >= 1
+    # n8n's execution 1 is another workflow's run: the claimed row is marked missing, never filled
+    assert report.missing == 1 and claimed.missing_at is not None
     assert WorkflowExecution.objects.get(workflow=victim, execution_id="1").status == "success"
 
 

@@ -154,25 +154,24 @@ def test_stop_endpoint_cancels_a_scheduled_deployment(client_for):
     assert response.status_code == 200 and response.json()["status"] == "stopped"
 
 
-# --- the runner thread of `manage.py serve` -------------------------------------------------------
-@pytest.mark.django_db(transaction=True)
-def test_the_serve_thread_runs_a_due_deployment_and_stops(settings):
-    import time
-
-    from workflows.due_runner import DueDeploymentRunner
+# --- the task queue's periodic job (replaces the thread inside `manage.py serve`) ----------------
+def test_the_queue_runs_due_deployments_every_minute_on_its_worker(settings, queue_worker):
+    from workflows.tasks import run_due_deployments
 
     settings.N8N_BASE_URL = ""
     deployment = schedule(AgentFactory(), later(minutes=10))
     Deployment.objects.filter(pk=deployment.pk).update(
         trigger_config={"run_at": (timezone.now() - timedelta(seconds=1)).isoformat()})
-    runner = DueDeploymentRunner(interval=0.05)
-    runner.start()
-    try:
-        deadline = time.monotonic() + 10
-        while Deployment.objects.get(pk=deployment.pk).status == "pending" and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        runner.stop()
-        runner.join(5)
+    run_due_deployments.defer(timestamp=int(timezone.now().timestamp()))  # what the periodic deferrer does
+    queue_worker()
     assert Deployment.objects.get(pk=deployment.pk).status == "deployed"
-    assert not runner.is_alive()
+
+
+def test_the_periodic_work_is_registered_with_the_queue():
+    from procrastinate.contrib.django import app
+
+    crons = {task.task.name: task.cron for task in app.periodic_registry.periodic_tasks.values()}
+    assert crons == {"workflows.run_due_deployments": "* * * * *", "workflows.n8n_pass": "* * * * *",
+                     "notifications.purge_expired": "17 * * * *"}
+    # one waiting job of each at most, whatever the number of workers deferring ticks
+    assert all(task.task.queueing_lock for task in app.periodic_registry.periodic_tasks.values())

@@ -93,7 +93,7 @@ def test_second_sync_reads_one_page_per_workflow_and_changes_nothing(n8n_client,
     report = n8n_sync(client=n8n_client)
     assert (report.created, report.updated, report.finished) == (0, 0, 0)
     assert all(path == "/api/v1/executions" for _, path, _ in fake_n8n.requests)  # no detail fetch
-    assert len(fake_n8n.requests) == 2 * len(linked)  # the normal list and status=running
+    assert len(fake_n8n.requests) == len(linked) + 1  # one list each, and one status=running for all
     after = list(Workflow.objects.order_by("pk").values_list("execution_count", "success_count", "error_count"))
     assert after == before and Notification.objects.count() == notes
 
@@ -179,7 +179,7 @@ def test_agent_error_once_when_callback_and_sync_both_see_it(n8n_client, linked)
 
 
 def test_one_failing_workflow_does_not_stop_the_others(n8n_client, fake_n8n, linked):
-    fake_n8n.fail_next = [(500, {})] * 4  # the first workflow's first call, retried 3 times
+    fake_n8n.fail_workflow = "ci8N7gTduket1YpF"  # its list answers 500, retried 3 times
     report = n8n_sync(client=n8n_client)
     assert report.workflows == 5 and len(report.errors) == 1
     assert "ci8N7gTduket1YpF" in report.errors[0]
@@ -247,3 +247,107 @@ def test_a_rolled_back_failure_leaves_no_trace(linked, agent):
     agent.refresh_from_db()
     assert (workflow.execution_count, workflow.error_count, agent.status) == (0, 0, "active")
     assert not WorkflowExecution.objects.exists() and not Notification.objects.exists()
+
+
+# --- issue 18 --------------------------------------------------------------------------------------
+def test_an_idle_pass_over_100_linked_workflows_costs_one_list_request_each_and_no_detail_fetch(
+        n8n_client, fake_n8n, agent):
+    """The bench point: 100 linked workflows with nothing new → 100 lists + the one shared
+    status=running list, no `GET /executions/{id}`."""
+    workflows = [WorkflowFactory(agent=agent, n8n_workflow_id=f"wf{n:03d}") for n in range(100)]
+    for n, workflow in enumerate(workflows):
+        fake_n8n.add_execution(execution(1000 + n, "success", workflow_id=workflow.n8n_workflow_id))
+    n8n_sync(client=n8n_client)
+    fake_n8n.requests.clear()
+    report = n8n_sync(client=n8n_client)
+    assert (report.workflows, report.created, report.updated) == (100, 0, 0)
+    paths = [path for _, path, _ in fake_n8n.requests]
+    assert paths == ["/api/v1/executions"] * 101
+    per_workflow = sorted(args["workflowId"] for _, _, args in fake_n8n.requests if "workflowId" in args)
+    assert per_workflow == sorted(w.n8n_workflow_id for w in workflows)
+
+
+def test_execution_ids_reused_after_an_n8n_reset_get_their_own_rows(n8n_client, fake_n8n, linked):
+    n8n_sync(client=n8n_client)
+    old = row(1)
+    fake_n8n.reset()  # n8n's database is new: ids start again
+    fake_n8n.add_execution(execution(1, "error", startedAt="2026-11-26T09:00:00.000Z",
+                                     stoppedAt="2026-11-26T09:00:02.000Z"))
+    report = n8n_sync(client=n8n_client)
+    assert report.reused == 1
+    new = WorkflowExecution.objects.get(workflow=linked["ci8N7gTduket1YpF"], execution_id="1")
+    assert new.pk != old.pk and (new.status, new.started_at) == ("error", when("2026-11-26T09:00:00.000Z"))
+    kept = WorkflowExecution.objects.get(pk=old.pk)
+    assert kept.status == "success" and kept.execution_id.startswith("1@") and kept.missing_at is not None
+    assert kept.output_data == [{"ok": True, "echo_len": 126}]  # the old run's data untouched
+
+
+def test_executions_are_matched_on_the_n8n_workflow_id_too(n8n_client, fake_n8n, linked):
+    """A workflow re-linked to another n8n workflow (e.g. after an n8n reset): the old link's
+    execution 1 does not swallow the new link's execution 1."""
+    n8n_sync(client=n8n_client)
+    workflow = linked["ci8N7gTduket1YpF"]
+    Workflow.objects.filter(pk=workflow.pk).update(n8n_workflow_id="NewLink000000000")
+    fake_n8n.add_execution(execution(1_000_001, "success", workflow_id="NewLink000000000"))
+    fake_n8n.executions[1] = {**fake_n8n.executions[1], "workflowId": "NewLink000000000"}
+    fake_n8n.details[1] = {**fake_n8n.details[1], "workflowId": "NewLink000000000"}
+    n8n_sync(client=n8n_client)
+    rows = WorkflowExecution.objects.filter(workflow=workflow, execution_id="1")
+    assert sorted(rows.values_list("n8n_workflow_id", flat=True)) == ["NewLink000000000", "ci8N7gTduket1YpF"]
+
+
+def test_rows_n8n_no_longer_has_are_marked_once_and_not_fetched_again(n8n_client, fake_n8n, linked):
+    n8n_sync(client=n8n_client)
+    workflow = linked["ci8N7gTduket1YpF"]
+    execution_record(workflow=workflow, report=ExecutionReport(execution_id="8", n8n_status="running"))
+    assert n8n_sync(client=n8n_client).missing == 1
+    assert row(8).missing_at is not None and row(8).status == "running"
+    fake_n8n.requests.clear()
+    assert n8n_sync(client=n8n_client).missing == 0
+    assert not [path for _, path, _ in fake_n8n.requests if path.startswith("/api/v1/executions/")]
+
+
+def test_a_callback_row_takes_n8ns_times_from_the_list_without_a_detail_fetch(n8n_client, fake_n8n, linked):
+    """Point 3: a callback without times left execution_time_ms null for ever and its times
+    were the receipt's; the next sync fills them from n8n's list item."""
+    workflow = linked["ci8N7gTduket1YpF"]
+    execution_record(workflow=workflow, report=ExecutionReport(execution_id="1", n8n_status="success",
+                                                                output_data={"ok": True}))
+    received = row(1)
+    assert received.completed_at >= received.started_at and received.execution_time_ms is None
+    fake_n8n.requests.clear()
+    n8n_sync(client=n8n_client)
+    synced = row(1)
+    assert (synced.started_at, synced.completed_at, synced.execution_time_ms) == (
+        when("2026-11-25T02:07:22.294Z"), when("2026-11-25T02:07:22.362Z"), 68)
+    assert synced.output_data == [{"ok": True}]  # the callback's data stays
+    assert "/api/v1/executions/1" not in [path for _, path, _ in fake_n8n.requests]
+    fake_n8n.requests.clear()
+    assert n8n_sync(client=n8n_client).updated == 0  # nothing left to fill: no write
+
+
+def test_one_shape_for_callback_and_sync_and_no_output_for_a_failed_run(n8n_client, linked):
+    """Point 4: lists of items whatever the path; the failed run's output_data was []."""
+    n8n_sync(client=n8n_client)
+    assert isinstance(row(1).input_data, list) and isinstance(row(1).output_data, list)
+    assert row(2).output_data is None and row(2).error_data["message"]
+    execution_record(workflow=linked["ci8N7gTduket1YpF"], report=ExecutionReport(
+        execution_id="500", n8n_status="success", input_data={"prompt": "hi"}, output_data={"answer": 1}))
+    assert (row(500).input_data, row(500).output_data) == ([{"prompt": "hi"}], [{"answer": 1}])
+
+
+def test_completed_at_is_never_before_started_at(linked):
+    execution_record(workflow=linked["ci8N7gTduket1YpF"], report=ExecutionReport(
+        execution_id="501", n8n_status="success", started_at=when("2026-11-25T03:00:05.000Z"),
+        stopped_at=when("2026-11-25T03:00:04.000Z")))
+    assert row(501).completed_at == row(501).started_at and row(501).execution_time_ms == 0
+
+
+def test_a_replay_saying_error_changes_nothing_of_a_success(linked):
+    """Point 9: a signed replay with status error filled error_data on a row that stayed success."""
+    workflow = linked["ci8N7gTduket1YpF"]
+    execution_record(workflow=workflow, report=ExecutionReport(execution_id="502", n8n_status="success"))
+    execution_record(workflow=workflow, report=ExecutionReport(execution_id="502", n8n_status="error",
+                                                                error_data={"message": "replayed"}))
+    assert (row(502).status, row(502).error_data) == ("success", None)
+    assert Notification.objects.filter(type="agent_error").count() == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import time
 
 import httpx
 import pytest
@@ -27,7 +28,7 @@ PASSWORD = "topology-Passw0rd-17"
 @pytest.fixture
 def topology():
     started = TopologyServer(DATABASE_URL=database_url_for_tests(), LOG_LEVEL="WARNING", http_workers=2,
-                             websocket_processes=1)
+                             websocket_processes=1, queue_workers=1, N8N_BASE_URL="")
     try:
         yield started
     finally:
@@ -55,6 +56,15 @@ def test_one_origin_serves_pages_rest_admin_and_websockets_and_stops_gracefully(
         api = {"Authorization": f"Bearer {token.json()['access']}"}
         listed = http.get("/api/v1/agents/", headers=api)
         assert listed.status_code == 200 and [a["name"] for a in listed.json()["results"]] == ["topology agent"]
+
+        # deploy answers 202 at once; the topology's queue worker carries it out (issue 18)
+        deploy = http.post(f"/api/v1/agents/{agent.pk}/deploy/", json={}, headers=api)
+        assert deploy.status_code == 202 and deploy.json()["status"] == "deploying", deploy.text
+        deadline = time.monotonic() + 60
+        while (status := http.get(f"/api/v1/deployments/{deploy.json()['id']}/", headers=api).json()["status"]) \
+                == "deploying" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert status == "deployed"
 
         # pages: sign in with the form (CSRF through the front), then the dashboard
         login = http.get("/login/")

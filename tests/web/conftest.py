@@ -51,7 +51,8 @@ def browser():
 
 class LiveServer:
     """daphne on a fixed port against the test database (as the realtime suite's
-    `daphne_server`), which a test may stop and start again to see the pages reconnect."""
+    `daphne_server`), which a test may stop and start again to see the pages reconnect, with
+    a task-queue worker beside it as `manage.py serve` has (deploy/stop answer 202)."""
 
     def __init__(self, redis_url: str):
         self.port = free_port()
@@ -60,10 +61,13 @@ class LiveServer:
         self.env = dict(os.environ, DATABASE_URL=live_database_url(), REDIS_URL=redis_url,
                         DJANGO_SETTINGS_MODULE="echelon.settings", DJANGO_ALLOW_ASYNC_UNSAFE="")
         self.proc = None
+        self.worker = None
         self.log = None
 
     def start(self) -> None:
         self.log = tempfile.TemporaryFile()
+        self.worker = subprocess.Popen([sys.executable, "manage.py", "procrastinate", "worker"],
+                                       cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "echelon.asgi:application"],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
@@ -83,14 +87,16 @@ class LiveServer:
     def stop(self) -> None:
         if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        for process in (self.proc, self.worker):
+            process.terminate()
+        for process in (self.proc, self.worker):
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         self.log.close()
-        self.proc = None
+        self.proc = self.worker = None
 
 
 @pytest.fixture

@@ -291,7 +291,7 @@ def test_buttons_act_through_the_api_and_the_agent_page_follows_changes_live(ope
     expect(detail.locator("#deployments-section tbody tr")).to_have_count(1)
     response = httpx.post(f"{web_url}/api/v1/agents/{agent.pk}/deploy/", json={},
                           headers={"Authorization": f"Bearer {access_token_for(admin)}"}, timeout=10)
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
     expect(detail.locator("#deployments-section tbody tr")).to_have_count(2, timeout=2_000)
     expect(detail.locator("#deployments-section tbody tr").first).to_contain_text("v2")
     httpx.post(f"{web_url}/api/v1/agents/{agent.pk}/pause/",

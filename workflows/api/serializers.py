@@ -9,7 +9,8 @@ from agents.models import Agent
 from echelon.api.fields import PolicyRelatedField
 from echelon.api.serializers import ModelSerializer
 from workflows.models import Deployment, DeploymentStatus, TriggerType, Workflow, WorkflowExecution
-from workflows.services import ScheduleError, deployment_create, deployment_run
+from workflows.services import ScheduleError, deployment_create
+from workflows.services.deployments import deployment_queue
 from workflows.services.deployments import audited_trigger_config
 from workflows.services.links import N8nLinkTaken, n8n_link_check, n8n_link_guard
 from workflows.services.scheduling import scheduled_config
@@ -66,12 +67,12 @@ class DeploymentSerializer(CreateOnlyAgentMixin, ModelSerializer):
         return attrs
 
     def create(self, validated_data):
-        """Record the next pending deployment and run it once the request's transaction commits
-        (the state machine in `workflows.services` moves it to deployed or failed); a scheduled
-        one waits for its `trigger_config.run_at` (workflows.services.scheduling)."""
+        """Record the next deployment and queue its publish for the task queue's worker (the
+        state machine in `workflows.services` moves it to deployed, failed or unknown); a
+        scheduled one waits for its `trigger_config.run_at` (workflows.services.scheduling)."""
         deployment = deployment_create(actor=self.context["request"].user, **validated_data)
         if deployment.trigger_type != TriggerType.SCHEDULED:
-            transaction.on_commit(lambda: deployment_run(deployment=deployment))
+            deployment = deployment_queue(deployment=deployment)
         return deployment
 
 

@@ -10,7 +10,7 @@ are answered by the one exception handler.
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
@@ -22,7 +22,7 @@ from echelon.api.pagination import CataloguePagination, TimeSeriesPagination
 from echelon.api.responses import ORJSONResponse
 from echelon.api.viewsets import TIME_SERIES_FILTERS, PolicyActionViewSet, PolicyViewSet, ReadOnlyPolicyViewSet
 from echelon.clientaddr import client_address
-from echelon.errors import DomainError, UpstreamFailed
+from echelon.errors import DomainError
 from echelon.jsonvalues import unstorable_message, unstorable_path
 from echelon.openapi import ERRORS, described, error as error_response
 from workflows.api.filters import DeploymentFilterSet, WorkflowExecutionFilterSet, WorkflowFilterSet
@@ -31,9 +31,9 @@ from workflows.api.serializers import (
     WorkflowUpdateSerializer,
 )
 from workflows.models import Deployment, TriggerType, Workflow, WorkflowExecution
-from workflows.n8n.client import N8nError
+from workflows.models import DeploymentStatus
 from workflows.selectors import agent_dashboard
-from workflows.services import agent_deploy, deployment_stop
+from workflows.services.deployments import deployment_request, deployment_stop_request
 from workflows.services.hooks import MAX_BODY_BYTES, SIGNATURE_HEADER, WORKFLOW_HEADER, HookRejected, hook_receive
 from workflows.services.links import workflow_rotate_secret
 from workflows.services.thoughts import execution_mind_map, thoughts_ingest
@@ -63,22 +63,23 @@ class DeploymentViewSet(PolicyViewSet):
     denied_messages = {"stop": "You may not stop this deployment"}
 
     @extend_schema(
-        operation_id="deployments_stop", summary="Stop a live deployment, or cancel a pending (scheduled) one.",
+        operation_id="deployments_stop",
+        summary="Stop a live deployment (202, `stopping`: a worker unpublishes it), or cancel a pending "
+                "(scheduled) one (200, `stopped`).",
+        description="The outcome of the unpublish arrives as a change of the deployment row (websocket push, "
+                    "next read); n8n refusing puts it back to `deployed` with n8n's message (docs/n8n.md).",
         request=None,
         responses={
-            200: DeploymentSerializer, **ERRORS,
-            409: error_response("the deployment is neither live nor pending"),
-            502: error_response("n8n refused to unpublish"),
+            202: OpenApiResponse(DeploymentSerializer, description="the deployment, stopping (the worker unpublishes it)"),
+            200: OpenApiResponse(DeploymentSerializer, description="the cancelled (pending) deployment, stopped"), **ERRORS,
+            409: error_response("the deployment is neither live, unknown nor pending"),
         },
     )
     @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
     def stop(self, request, pk=None):
-        deployment = self.get_object()
-        try:
-            deployment = deployment_stop(deployment=deployment, actor=request.user)
-        except N8nError as exc:
-            raise UpstreamFailed(f"n8n refused to unpublish: {exc.message}", n8n_status=exc.status) from exc
-        return Response(DeploymentSerializer(deployment, context=self.get_serializer_context()).data)
+        deployment = deployment_stop_request(deployment=self.get_object(), actor=request.user)
+        answer = status.HTTP_200_OK if deployment.status == DeploymentStatus.STOPPED else status.HTTP_202_ACCEPTED
+        return Response(DeploymentSerializer(deployment, context=self.get_serializer_context()).data, status=answer)
 
 
 @extend_schema_view(
@@ -174,15 +175,19 @@ class AgentLifecycleViewSet(PolicyActionViewSet):
 
     @extend_schema(
         operation_id="agents_deploy", tags=["agents"],
-        summary="Deploy the agent now (`deployed`, or `failed` with n8n's message), or at `run_at` "
-                "(a `scheduled` deployment left `pending`; stop it to cancel).",
+        summary="Deploy the agent now (202, `deploying`: a worker publishes it), or at `run_at` "
+                "(201, a `scheduled` deployment left `pending`; stop it to cancel).",
+        description="The outcome (`deployed`, `failed` with n8n's message, or `unknown` until the next "
+                    "reconcile pass) arrives as a change of the deployment row: a websocket push and the "
+                    "next read (docs/n8n.md).",
         request=inline_serializer("AgentDeployRequest", {
             "trigger_config": serializers.DictField(required=False, help_text="Stored on the deployment."),
             "run_at": serializers.DateTimeField(
                 required=False, help_text="Schedule instead of deploying now: ISO 8601 with a UTC offset, "
                                           "in the future, at most 365 days ahead. Stop the deployment to cancel."),
         }),
-        responses={201: DeploymentSerializer, **ERRORS},
+        responses={202: OpenApiResponse(DeploymentSerializer, description="the new deployment, deploying (the worker publishes it)"),
+                   201: OpenApiResponse(DeploymentSerializer, description="the new scheduled deployment, pending"), **ERRORS},
     )
     @action(detail=True, methods=["post"])
     def deploy(self, request, pk=None):
@@ -199,10 +204,11 @@ class AgentLifecycleViewSet(PolicyActionViewSet):
         trigger_type = TriggerType.MANUAL
         if data.get("run_at") is not None:
             trigger_type, trigger_config = TriggerType.SCHEDULED, {**trigger_config, "run_at": data["run_at"]}
-        deployment = agent_deploy(agent=agent, actor=request.user, trigger_type=trigger_type,
-                                  trigger_config=trigger_config)
+        deployment = deployment_request(agent=agent, actor=request.user, trigger_type=trigger_type,
+                                        trigger_config=trigger_config)
+        scheduled = trigger_type == TriggerType.SCHEDULED
         return Response(DeploymentSerializer(deployment, context=self.get_serializer_context()).data,
-                        status=status.HTTP_201_CREATED)
+                        status=status.HTTP_201_CREATED if scheduled else status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         tags=["agents"],

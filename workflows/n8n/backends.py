@@ -12,15 +12,25 @@ from typing import Protocol
 
 from django.conf import settings
 
-from workflows.n8n.client import N8nClient, N8nError, N8nNotFound
+from workflows.n8n.client import N8nClient, N8nError, N8nNotFound, N8nUnavailable
 
 
 @dataclass(frozen=True)
 class PublishResult:
+    """`unknown`: n8n did not answer (timeout, connection reset), so it may still carry the
+    publish out; `note`: what the reconcile pass did, recorded on the deployment."""
+
     ok: bool
     deployment_url: str | None = None
     error: str | None = None
     published: tuple[str, ...] = ()
+    unknown: bool = False
+    note: str | None = None
+
+
+def n8n_reason(exc: N8nError) -> str:
+    """n8n's message with its HTTP status, or that no answer came (never "(HTTP None)")."""
+    return f"{exc.message} (HTTP {exc.status})" if exc.status is not None else f"{exc.message} (no answer)"
 
 
 class DeploymentBackend(Protocol):
@@ -48,6 +58,8 @@ class N8nBackend:
 
     Workflows published before a failure are unpublished again, so a failed deployment leaves
     n8n as it found it (best effort: a failure while rolling back is reported, not raised).
+    A call n8n did not answer makes the outcome unknown: nothing is rolled back (n8n may be
+    frozen and carry the queued calls out later); the reconcile pass reads what n8n did.
     """
 
     name = "n8n"
@@ -65,13 +77,17 @@ class N8nBackend:
         for workflow_id in n8n_workflow_ids:
             try:
                 self.client.publish_workflow(workflow_id)
+            except N8nUnavailable as exc:
+                return PublishResult(ok=False, unknown=True, error=(
+                    f"Outcome unknown: n8n workflow {workflow_id}: {n8n_reason(exc)}; the next reconcile pass "
+                    "reads whether n8n published it"))
             except N8nError as exc:
                 for published in done:
                     try:
                         self.client.unpublish_workflow(published)
                     except N8nError:
                         pass
-                return PublishResult(ok=False, error=f"n8n workflow {workflow_id}: {exc.message} (HTTP {exc.status})")
+                return PublishResult(ok=False, error=f"n8n workflow {workflow_id}: {n8n_reason(exc)}")
             done.append(workflow_id)
         return PublishResult(
             ok=True, deployment_url=f"{self.client.base_url}/workflow/{n8n_workflow_ids[0]}", published=tuple(done)

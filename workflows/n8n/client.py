@@ -95,6 +95,8 @@ class N8nClient:
 
     @classmethod
     def from_settings(cls, **kwargs) -> N8nClient:
+        kwargs.setdefault("timeout", httpx.Timeout(settings.N8N_TIMEOUT_SECONDS,
+                                                   connect=min(3.0, settings.N8N_TIMEOUT_SECONDS)))
         return cls(settings.N8N_BASE_URL, settings.N8N_API_KEY, **kwargs)
 
     def close(self) -> None:
@@ -136,6 +138,32 @@ class N8nClient:
     # --- workflows ------------------------------------------------------------------------
     def get_workflow(self, workflow_id: str) -> dict:
         return self._request("GET", f"/workflows/{workflow_id}")
+
+    def active_workflow_ids(self, *, limit: int = MAX_PAGE_SIZE) -> set[str]:
+        """Ids of every published (active) workflow: `GET /workflows?active=true`, page by page
+        (one request for up to 250 workflows; what the reconcile pass compares)."""
+        ids: set[str] = set()
+        params: dict[str, Any] = {"active": "true", "limit": min(max(limit, 1), MAX_PAGE_SIZE)}
+        while True:
+            page = self._request("GET", "/workflows", params=params) or {}
+            ids.update(str(item["id"]) for item in page.get("data") or [])
+            if not page.get("nextCursor"):
+                return ids
+            params["cursor"] = page["nextCursor"]
+
+    def delete_workflow(self, workflow_id: str, *, attempts: int = 10) -> dict | None:
+        """Delete a workflow; n8n 2.41.1 answers 409 "Workflow is still being unpublished…" right
+        after an unpublish, so a 409 is retried with backoff (None: already gone)."""
+        for attempt in range(attempts):
+            try:
+                return self._request("DELETE", f"/workflows/{workflow_id}")
+            except N8nNotFound:
+                return None
+            except N8nConflict:
+                if attempt == attempts - 1:
+                    raise
+                self._sleep(self.backoff * (2 ** min(attempt, 4)))
+        return None
 
     def publish_workflow(self, workflow_id: str) -> dict:
         """Publish (activate) a workflow; 400 no trigger node, 404 unknown id, 409 webhook conflict."""

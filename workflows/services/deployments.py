@@ -1,5 +1,15 @@
-"""The deployment state machine: pending → deploying → deployed | failed; deployed → stopped;
-pending → stopped (a scheduled deployment cancelled before its time).
+"""The deployment state machine: pending → deploying → deployed | failed | unknown;
+deployed → stopping → stopped; pending → stopped (a scheduled deployment cancelled before its time).
+
+`unknown` is a publish or unpublish n8n did not answer (timeout, connection reset): n8n may still
+carry it out, so it is never recorded as failed; the reconcile pass (`reconcile`) reads what n8n
+did and resolves it to deployed, failed or stopped. A `deploying` whose worker died mid-call is
+resolved the same way once it is older than any n8n call can take (`STALE_AFTER`).
+
+The API does not wait for n8n (issue 18): `deployment_request` / `deployment_stop_request` move
+the deployment to its in-between state and queue the n8n call for a worker (workflows/tasks.py)
+in the same transaction; `deployment_publish_queued` / `deployment_unpublish_queued` are what the
+worker runs. `agent_deploy` / `deployment_stop` do the same inline (admin, scripts, tests).
 
 A deployment's `version` is max+1 per agent, computed while the agent row is locked, and the
 database's `deployments_agent_version_unique` constraint backs it up. A deployment reaching
@@ -18,28 +28,37 @@ import logging
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from agents.models import Agent, AgentStatus
 from agents.services import agent_set_status
-from notifications.services import notify_deployment_outcome
 from echelon.errors import Conflict
-from workflows.models import Deployment, DeploymentStatus, TriggerType, Workflow
-from workflows.n8n.backends import DeploymentBackend, PublishResult, backend_for_settings
+from notifications.services import notify_deployment_outcome
+from procrastinate.contrib.django import app as task_queue
+from realtime.publisher import UPDATE, publish_rows
+from workflows.models import Deployment, DeploymentStatus, TriggerType, Workflow, WorkflowStatus
+from workflows.n8n.backends import DeploymentBackend, PublishResult, backend_for_settings, n8n_reason
+from workflows.n8n.client import N8nError, N8nUnavailable
 from workflows.services.scheduling import due_deployments, scheduled_config
 
 log = logging.getLogger(__name__)
 
 S = DeploymentStatus
-INTERRUPTED_AFTER = timedelta(minutes=10)
+# Longer than one n8n call can take (client timeout 10 s, 3 retries with backoff), so a
+# deployment still `deploying` after it has no worker on it any more.
+STALE_AFTER = timedelta(minutes=2)
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING: frozenset({S.DEPLOYING, S.STOPPED}),
-    S.DEPLOYING: frozenset({S.DEPLOYED, S.FAILED}),
-    S.DEPLOYED: frozenset({S.STOPPED}),
+    S.DEPLOYING: frozenset({S.DEPLOYED, S.FAILED, S.UNKNOWN}),
+    S.UNKNOWN: frozenset({S.DEPLOYED, S.FAILED, S.STOPPING, S.STOPPED}),
+    S.DEPLOYED: frozenset({S.STOPPING, S.STOPPED}),
+    S.STOPPING: frozenset({S.STOPPED, S.DEPLOYED}),
     S.FAILED: frozenset(),
     S.STOPPED: frozenset(),
 }
+# Deployments that hold (or may hold) the agent's workflows in n8n; a newer live one replaces them.
+SUPERSEDED = (S.DEPLOYED, S.STOPPING, S.UNKNOWN)
 
 
 class DeploymentStateError(Conflict):
@@ -112,6 +131,10 @@ def deployment_run(*, deployment: Deployment, backend: DeploymentBackend | None 
     with transaction.atomic():
         locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
         _transition(locked, S.DEPLOYING)
+    return _publish(locked, backend)
+
+
+def _publish(locked: Deployment, backend: DeploymentBackend | None) -> Deployment:
     own_backend = backend is None
     backend = backend or backend_for_settings()
     try:
@@ -129,25 +152,60 @@ def deployment_run(*, deployment: Deployment, backend: DeploymentBackend | None 
 
 @transaction.atomic
 def deployment_finish(*, deployment: Deployment, result: PublishResult) -> Deployment:
-    """deploying → deployed (stopping the previous live one, agent → active) or → failed.
+    """deploying | unknown → deployed (stopping the previous live one, agent → active), → failed,
+    or (n8n did not answer) → unknown.
 
     The owner's `deployment_success` / `deployment_failed` notification is created here, in the
-    same transaction.
+    same transaction; an unknown outcome notifies nobody yet (the reconcile pass will).
     """
     agent = Agent.objects.select_for_update().get(pk=deployment.agent_id)
     locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
     now = timezone.now()
     if result.ok:
-        for previous in Deployment.objects.select_for_update().filter(agent_id=agent.pk, status=S.DEPLOYED).exclude(
-            pk=locked.pk
-        ):
+        for previous in Deployment.objects.select_for_update().filter(
+            agent_id=agent.pk, status__in=SUPERSEDED
+        ).exclude(pk=locked.pk):
             _transition(previous, S.STOPPED, stopped_at=now)
-        _transition(locked, S.DEPLOYED, deployed_at=now, deployment_url=result.deployment_url, error_message=None)
+        _transition(locked, S.DEPLOYED, deployed_at=now, deployment_url=result.deployment_url, error_message=None,
+                    **({"reconcile_note": result.note} if result.note else {}))
         agent_set_status(agent=agent, status=AgentStatus.ACTIVE)
+        _set_workflow_status(agent.pk, live=True)
+    elif result.unknown and locked.status == S.DEPLOYING:
+        _transition(locked, S.UNKNOWN, error_message=result.error)
+        return locked
     else:
-        _transition(locked, S.FAILED, error_message=result.error or "Deployment failed")
+        _transition(locked, S.FAILED, error_message=result.error or "Deployment failed",
+                    **({"reconcile_note": result.note} if result.note else {}))
     notify_deployment_outcome(deployment=locked, agent=agent)
     return locked
+
+
+def workflows_follow_n8n(workflows: QuerySet, *, live: bool) -> int:
+    """Set `status` of `workflows` to active (live) or inactive (not live; error/paused kept)."""
+    if live:
+        rows = workflows.exclude(status=WorkflowStatus.ACTIVE)
+        target = WorkflowStatus.ACTIVE
+    else:
+        rows = workflows.filter(status=WorkflowStatus.ACTIVE)
+        target = WorkflowStatus.INACTIVE
+    pks = list(rows.values_list("pk", flat=True))
+    if pks:
+        Workflow.objects.filter(pk__in=pks).update(status=target)
+        publish_rows(Workflow, pks, UPDATE)  # update() sends no signals
+    return len(pks)
+
+
+def _set_workflow_status(agent_id, *, live: bool) -> None:
+    """The agent's linked workflows follow what n8n was told (the reconcile pass corrects drift)."""
+    workflows_follow_n8n(Workflow.objects.filter(agent_id=agent_id).exclude(n8n_workflow_id__isnull=True)
+                         .exclude(n8n_workflow_id=""), live=live)
+
+
+def _defer(task_name: str, **kwargs) -> None:
+    """Queue a job of workflows/tasks.py by name, in the caller's transaction: the tasks module
+    calls these services, so the services do not import it (no cycle); allow_unknown=False makes a
+    renamed task fail loudly instead of queueing a job no worker runs."""
+    task_queue.configure_task(task_name, allow_unknown=False).defer(**kwargs)
 
 
 def agent_deploy(*, agent: Agent, actor=None, trigger_type: str = TriggerType.MANUAL,
@@ -158,6 +216,89 @@ def agent_deploy(*, agent: Agent, actor=None, trigger_type: str = TriggerType.MA
     if trigger_type == TriggerType.SCHEDULED:
         return deployment
     return deployment_run(deployment=deployment, backend=backend)
+
+
+@transaction.atomic
+def deployment_request(*, agent: Agent, actor=None, trigger_type: str = TriggerType.MANUAL,
+                       trigger_config: dict | None = None) -> Deployment:
+    """What the API calls: the new deployment, `deploying` with its publish queued for a worker
+    (the job is written in the same transaction), or `pending` when scheduled for later."""
+    deployment = deployment_create(agent=agent, trigger_type=trigger_type, trigger_config=trigger_config, actor=actor)
+    if trigger_type == TriggerType.SCHEDULED:
+        return deployment
+    return deployment_queue(deployment=deployment)
+
+
+@transaction.atomic
+def deployment_queue(*, deployment: Deployment) -> Deployment:
+    """pending → deploying with its publish queued for a worker, in the caller's transaction
+    (REST create, a config change with auto_redeploy, the deploy action)."""
+    locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    _transition(locked, S.DEPLOYING)
+    _defer("workflows.publish_deployment", deployment_id=str(locked.pk))
+    return locked
+
+
+def deployment_publish_queued(*, deployment_id, backend: DeploymentBackend | None = None) -> Deployment | None:
+    """The worker's half of `deployment_request`: publish and record the outcome. A deployment
+    no longer `deploying` (resolved by the reconcile pass, a duplicate job) is left alone."""
+    deployment = Deployment.objects.filter(pk=deployment_id).first()
+    if deployment is None or deployment.status != S.DEPLOYING:
+        return deployment
+    return _publish(deployment, backend)
+
+
+def deployment_stop_request(*, deployment: Deployment, actor=None) -> Deployment:
+    """What the API calls: a pending deployment is cancelled at once; a live one (or one whose
+    publish outcome is unknown) becomes `stopping` with its unpublish queued for a worker."""
+    with transaction.atomic():
+        locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        if locked.status == S.PENDING:
+            _transition(locked, S.STOPPED, stopped_at=timezone.now())
+            return locked
+        _transition(locked, S.STOPPING)
+        _defer("workflows.unpublish_deployment", deployment_id=str(locked.pk))
+        return locked
+
+
+def deployment_unpublish_queued(*, deployment_id, backend: DeploymentBackend | None = None) -> Deployment | None:
+    """The worker's half of `deployment_stop_request`: unpublish, then stopped. n8n refusing
+    (a 4xx) puts it back to deployed with n8n's message; no answer leaves it `stopping` for the
+    reconcile pass. A deployment superseded meanwhile (already stopped) is not touched: its
+    workflows belong to the newer deployment now."""
+    deployment = Deployment.objects.filter(pk=deployment_id).first()
+    if deployment is None or deployment.status != S.STOPPING:
+        return deployment
+    own_backend = backend is None
+    backend = backend or backend_for_settings()
+    try:
+        backend.unpublish(n8n_workflow_ids=_n8n_workflow_ids(deployment.agent_id))
+    except N8nUnavailable as exc:
+        return _record_stop_note(deployment, f"n8n did not answer the unpublish ({exc.message}); "
+                                             "the next reconcile pass finishes the stop")
+    except N8nError as exc:
+        return _record_stop_refused(deployment, exc)
+    finally:
+        if own_backend and hasattr(backend, "close"):
+            backend.close()
+    try:
+        return _record_stop(deployment=deployment)
+    except DeploymentStateError:
+        return Deployment.objects.get(pk=deployment.pk)
+
+
+@transaction.atomic
+def _record_stop_note(deployment: Deployment, note: str) -> Deployment:
+    Deployment.objects.filter(pk=deployment.pk, status=S.STOPPING).update(reconcile_note=note)
+    return Deployment.objects.get(pk=deployment.pk)
+
+
+@transaction.atomic
+def _record_stop_refused(deployment: Deployment, exc: N8nError) -> Deployment:
+    locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    if locked.status == S.STOPPING:
+        _transition(locked, S.DEPLOYED, error_message=f"n8n refused to unpublish: {n8n_reason(exc)}")
+    return locked
 
 
 def deployments_run_due(*, now=None, backend: DeploymentBackend | None = None) -> list[Deployment]:
@@ -212,8 +353,9 @@ def _record_stop(*, deployment: Deployment) -> Deployment:
     agent = Agent.objects.select_for_update().get(pk=deployment.agent_id)
     locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
     _transition(locked, S.STOPPED, stopped_at=timezone.now())
-    if not Deployment.objects.filter(agent_id=agent.pk, status=S.DEPLOYED).exists():
+    if not Deployment.objects.filter(agent_id=agent.pk, status__in=SUPERSEDED).exists():
         agent_set_status(agent=agent, status=AgentStatus.INACTIVE)
+        _set_workflow_status(agent.pk, live=False)
     return locked
 
 
@@ -225,22 +367,3 @@ def _record_cancel(*, deployment: Deployment) -> Deployment | None:
         return None
     _transition(locked, S.STOPPED, stopped_at=timezone.now())
     return locked
-
-
-def deployments_fail_interrupted(*, older_than: timedelta = INTERRUPTED_AFTER) -> int:
-    """Fail deployments left `deploying` by a process that died between its two transactions.
-
-    The backend call is bounded by the client's timeouts and retries (well under a minute), so a
-    deployment still deploying `older_than` after its creation will never be finished by anyone.
-    Run by `manage.py sync_n8n`; returns how many were failed (each notifies its owner).
-    """
-    stale = Deployment.objects.filter(status=S.DEPLOYING, created_at__lt=timezone.now() - older_than)
-    failed = 0
-    for deployment in stale.only("pk", "agent_id"):
-        try:
-            deployment_finish(deployment=deployment, result=PublishResult(
-                ok=False, error=f"Interrupted: still deploying after {older_than}; deploy again"))
-        except DeploymentStateError:
-            continue  # finished by its own process meanwhile
-        failed += 1
-    return failed

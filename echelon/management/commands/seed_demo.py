@@ -15,10 +15,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--admin-url", default="http://127.0.0.1:8000/admin/",
                             help="admin URL printed with the login")
+        parser.add_argument("--link-n8n", action="store_true",
+                            help="link the demo workflows to made-up n8n ids (not with a real n8n)")
 
-    def handle(self, *args, admin_url, **options):
+    def handle(self, *args, admin_url, link_n8n=False, **options):
         started = time.monotonic()
-        result = seed_demo()
+        result = seed_demo(link_n8n=link_n8n)
         created = sum(result.created.values())
         self.stdout.write(
             f"Demo data ready in {time.monotonic() - started:.2f}s "

@@ -1,4 +1,5 @@
-"""`manage.py serve`: migrate, load the demo data, print the admin login, serve with daphne.
+"""`manage.py serve`: migrate, load the demo data, print the admin login, serve with daphne,
+with a task-queue worker beside it (n8n calls, scheduled deployments, the n8n pass, purges).
 
 This is what `make run` runs (inside the embedded-PostgreSQL wrapper when DATABASE_URL is
 unset). Each step is idempotent, so a second run reuses everything and serves within seconds.
@@ -6,8 +7,17 @@ unset). Each step is idempotent, so a second run reuses everything and serves wi
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+# The task queue's worker (workflows/tasks.py), as `make serve` starts it too; finished jobs are
+# deleted (the periodic ones alone would add 4,320 rows a day), failed ones kept for inspection.
+WORKER_ARGV = [sys.executable, str(Path(__file__).resolve().parents[3] / "manage.py"), "procrastinate", "worker",
+               "--delete-jobs", "successful"]
 
 
 class Command(BaseCommand):
@@ -17,10 +27,10 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-demo", action="store_true", help="skip the demo data")
-        parser.add_argument("--due-interval", type=float, default=30.0,
-                            help="seconds between runs of due scheduled deployments (0: off, e.g. when cron runs them)")
+        parser.add_argument("--no-worker", action="store_true",
+                            help="no task-queue worker (deploy/stop then wait for one started elsewhere)")
 
-    def handle(self, *args, host, port, no_demo, due_interval, **options):
+    def handle(self, *args, host, port, no_demo, no_worker, **options):
         call_command("migrate", interactive=False, verbosity=0)
         if not no_demo:
             call_command("seed_demo", admin_url=f"http://{host}:{port}/admin/")
@@ -30,17 +40,16 @@ class Command(BaseCommand):
         # supabase-js: createClient(url, anon key); `manage.py anon_key` prints it too (docs/supabase.md)
         self.stdout.write(f"Supabase URL: http://{host}:{port}  anon key: {anon_key()}")
         self.stdout.write("Ctrl-C stops the server and the embedded PostgreSQL.")
-        runner = None
-        if due_interval > 0:
-            from workflows.due_runner import DueDeploymentRunner
-
-            runner = DueDeploymentRunner(interval=due_interval)
-            runner.start()
+        worker = None if no_worker else subprocess.Popen(WORKER_ARGV)
         try:
             daphne_cli().run(["--bind", host, "--port", str(port), "echelon.asgi:application"])
         finally:
-            if runner is not None:
-                runner.stop()
+            if worker is not None:
+                worker.terminate()  # procrastinate finishes the jobs in progress, then exits
+                try:
+                    worker.wait(30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
 
 
 def daphne_cli():

@@ -102,6 +102,8 @@ head.addEventListener("click", async (event) => {
   button.disabled = true;
   try {
     const result = await api("POST", `/api/v1/agents/${agentId}/${action}/`, action === "deploy" ? {} : undefined);
+    // deploy answers 202 with the deployment "deploying": a worker calls n8n, and the outcome
+    // (deployed / failed / unknown) arrives as a change of the deployments row, re-rendered live.
     if (action === "deploy") refreshLive();
     else setStatus(result.status);
   } catch (err) {

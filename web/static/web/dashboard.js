@@ -105,6 +105,7 @@ document.getElementById("agent-rows").parentElement.addEventListener("click", as
   button.setAttribute("aria-busy", "true");
   try {
     const result = await api("POST", `/api/v1/agents/${id}/${action}/`, action === "deploy" ? {} : undefined);
+    // deploy answers 202 "deploying"; the worker's outcome arrives as a deployments change (re-render).
     if (action === "deploy") refreshRows();
     else patchRow(result);
   } catch (err) {
