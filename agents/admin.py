@@ -10,24 +10,20 @@ from django.contrib import admin, messages
 
 from agents.models import Agent, AgentStatus, AgentTemplate
 from agents.services import agent_check_team_move, agent_set_status
-from echelon.admin import PolicyInlineMixin, PolicyModelAdmin, limited_formset
+from echelon.admin import PolicyInlineMixin, PolicyModelAdmin, ReadOnlyInline, limited_formset, status_badge
 from workflows.models import Deployment, Workflow
 
 
-class DeploymentInline(PolicyInlineMixin, admin.TabularInline):
-    """The latest deployments; a new one is added on its own form (the service numbers it)."""
+class DeploymentInline(ReadOnlyInline):
+    """The latest deployments, read-only: they change through their state machine (the
+    deployments' stop / redeploy actions), and a new one is made by deploying."""
 
     model = Deployment
     formset = limited_formset(20)
-    extra = 0
-    fields = ("version", "status", "trigger_type", "deployment_url", "deployed_at", "stopped_at", "created_at")
-    readonly_fields = ("status", "deployed_at", "stopped_at", "created_at")
+    fields = ("version", "status", "trigger_type", "deployed_at", "stopped_at", "created_at")
+    readonly_fields = fields
     ordering = ("-version",)
-    show_change_link = True
     verbose_name_plural = "Deployments (latest 20)"
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class WorkflowInline(PolicyInlineMixin, admin.TabularInline):
@@ -43,8 +39,10 @@ class WorkflowInline(PolicyInlineMixin, admin.TabularInline):
 
 @admin.register(Agent)
 class AgentAdmin(PolicyModelAdmin):
-    list_display = ("name", "type", "status", "created_by", "team", "last_activity", "created_at", "updated_at")
-    list_filter = ("status", "type", "updated_at", "created_at")
+    list_display = ("name", "type", "status_badge", "created_by", "team", "last_activity", "updated_at")
+    list_filter = ("status", "type", ("created_by", admin.RelatedOnlyFieldListFilter),
+                   ("team", admin.RelatedOnlyFieldListFilter), "updated_at", "created_at")
+    status_badge = status_badge("status")
     list_select_related = ("created_by", "team")
     search_fields = ("name", "created_by__email", "team__slug")
     search_uuid_fields = ("created_by_id", "team_id")

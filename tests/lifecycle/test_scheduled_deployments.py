@@ -132,18 +132,15 @@ def test_deploy_endpoint_with_a_past_run_at_is_400_naming_it(client_for):
     assert not Deployment.objects.exists()
 
 
-def test_deployments_endpoint_scheduled_needs_run_at_and_does_not_run_at_once(client_for, django_capture_on_commit_callbacks):
+def test_deploy_endpoint_with_run_at_does_not_run_at_once(client_for, django_capture_on_commit_callbacks):
+    """The one creation path (issue 19): the agent's deploy with `run_at` schedules it."""
     agent = AgentFactory()
     client = client_for(agent.created_by)
-    missing = client.post("/api/v1/deployments/", {"agent": str(agent.pk), "trigger_type": "scheduled"}, format="json")
-    assert missing.status_code == 400
-    assert missing.json()["error"]["fields"]["trigger_config"] == [
-        "scheduled: run_at must be an ISO 8601 date-time, e.g. 2026-12-01T02:00:00Z"]
-
+    assert client.post("/api/v1/deployments/", {"agent": str(agent.pk), "trigger_type": "scheduled"},
+                       format="json").status_code == 405
     with django_capture_on_commit_callbacks(execute=True):  # what runs after commit has run
-        created = client.post("/api/v1/deployments/", {"agent": str(agent.pk), "trigger_type": "scheduled",
-                                                       "trigger_config": {"run_at": later(hours=3)}}, format="json")
-    assert created.status_code == 201, created.content
+        created = client.post(f"/api/v1/agents/{agent.pk}/deploy/", {"run_at": later(hours=3)}, format="json")
+    assert created.status_code in (201, 202), created.content
     assert Deployment.objects.get().status == "pending"
 
 

@@ -8,13 +8,15 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from echelon.api.pagination import CataloguePagination, TimeSeriesPagination
-from echelon.api.viewsets import TIME_SERIES_FILTERS, PolicyViewSet, ReadOnlyPolicyViewSet
+from echelon.api.viewsets import TIME_SERIES_FILTERS, PolicyViewSet, ReadDeletePolicyViewSet, ReadOnlyPolicyViewSet
+from echelon.openapi import ERRORS, error as error_response
 from workflows.api.filters import DeploymentFilterSet, WorkflowExecutionFilterSet, WorkflowFilterSet
 from workflows.api.serializers import (
-    DeploymentSerializer, DeploymentUpdateSerializer, WorkflowExecutionSerializer, WorkflowSerializer,
+    DeploymentSerializer, WorkflowExecutionSerializer, WorkflowSerializer,
     WorkflowUpdateSerializer,
 )
 from workflows.models import Deployment, Workflow, WorkflowExecution
+from workflows.services import deployment_delete
 from workflows.services.links import workflow_rotate_secret
 
 SECRET_HELP = ("The workflow's HMAC secret of the signed n8n callback (README, \"Signed callback\"). "
@@ -25,19 +27,29 @@ SecretShownOnce = inline_serializer("WorkflowSecret", {
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Deployments of agents you may read."),
-    create=extend_schema(summary="Record a pending deployment (next version) of an agent you may change."),
-    destroy=extend_schema(summary="Delete a deployment record (agent owner, team admin or agent_manager)."),
-    update=extend_schema(request=DeploymentUpdateSerializer),
-    partial_update=extend_schema(request=DeploymentUpdateSerializer),
+    list=extend_schema(summary="List deployments of agents you may read"),
+    retrieve=extend_schema(summary="Get one deployment"),
+    destroy=extend_schema(
+        summary="Delete a finished (stopped or failed) deployment record",
+        description="A pending, deploying or deployed deployment answers 409: stop it first "
+                    "(`POST /api/v1/deployments/{id}/stop/`). New deployments come from "
+                    "`POST /api/v1/agents/{id}/deploy/`; they change only through their state machine.",
+        responses={204: None, **ERRORS, 409: error_response("the deployment is not finished: stop it first")},
+    ),
 )
-class DeploymentViewSet(PolicyViewSet):
+class DeploymentViewSet(ReadDeletePolicyViewSet):
+    """Deployments are read here; one creation path (the agent's deploy), one way to end a live
+    one (stop), both through workflows.services.deployments; finished records may be deleted."""
+
     queryset = Deployment.objects.all()
     serializer_class = DeploymentSerializer
     filterset_class = DeploymentFilterSet
     pagination_class = CataloguePagination
     ordering_fields = ["created_at", "deployed_at", "version"]
     ordering = ["-created_at", "id"]
+
+    def perform_destroy(self, instance):
+        deployment_delete(deployment=instance)  # DeploymentNotDeletable (a Conflict): 409
 
 
 @extend_schema_view(
