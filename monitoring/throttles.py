@@ -42,6 +42,7 @@ from rest_framework.exceptions import APIException, Throttled
 from rest_framework.throttling import BaseThrottle
 
 from echelon.clientaddr import client_address
+from echelon.dates import iso_utc
 from echelon.outage import RetryAfter, one_line
 from notifications.models import NotificationType, Priority
 from notifications.services import notification_create
@@ -159,6 +160,6 @@ class SubscriptionTierThrottle(ClientAddressThrottle):
                 message=f"You have used {threshold}% of your {tier} quota of {limit} requests per "
                         f"{window} s (window from {window_start:%H:%M:%S} UTC).",
                 data={"tier": tier, "limit": limit, "window_seconds": window, "threshold_percent": threshold,
-                      "window_start": window_start.isoformat(), "count": count},
+                      "window_start": iso_utc(window_start), "count": count},
                 priority=priority,
             )

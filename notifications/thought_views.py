@@ -19,7 +19,8 @@ class ExecutionThoughtsView(APIView):
     """POST /api/v1/workflow-executions/{id}/thoughts/ with a list (or {"thoughts": [...]}) → 201."""
 
     @extend_schema(
-        operation_id="workflow_executions_thoughts", tags=["workflow-executions"], request=OpenApiTypes.OBJECT,
+        operation_id="workflow_executions_thoughts", tags=["workflow-executions"],
+        summary="Add thoughts (mind-map nodes) to an execution of an agent you may change", request=OpenApiTypes.OBJECT,
         responses={201: described("thoughts ingested"), **ERRORS},
     )
     def post(self, request, pk):
@@ -43,6 +44,7 @@ class ExecutionMindMapView(APIView):
 
     @extend_schema(
         operation_id="workflow_executions_mind_map", tags=["workflow-executions"],
+        summary="The execution's mind map: its thoughts as a tree",
         responses={200: described("the thought tree"), 404: ERRORS[404]},
     )
     def get(self, request, pk):

@@ -54,9 +54,9 @@ def deployment_payload(deployment: Deployment) -> dict:
         "status": deployment.status, "trigger_type": deployment.trigger_type,
         "trigger_config": deployment.trigger_config, "deployment_url": deployment.deployment_url,
         "error_message": deployment.error_message,
-        "deployed_at": deployment.deployed_at.isoformat() if deployment.deployed_at else None,
-        "stopped_at": deployment.stopped_at.isoformat() if deployment.stopped_at else None,
-        "created_at": deployment.created_at.isoformat() if deployment.created_at else None,
+        # datetimes, rendered by DRF as every other timestamp of the API (UTC, `Z`)
+        "deployed_at": deployment.deployed_at, "stopped_at": deployment.stopped_at,
+        "created_at": deployment.created_at,
     }
 
 
@@ -67,6 +67,7 @@ class AgentDeployView(APIView):
 
     @extend_schema(
         operation_id="agents_deploy", tags=["agents"],
+        summary="Deploy an agent (or schedule it with run_at): the one way to create a deployment",
         request=inline_serializer("AgentDeployRequest", {
             "trigger_config": serializers.DictField(required=False, help_text="Stored on the deployment."),
             "run_at": serializers.DateTimeField(
@@ -105,6 +106,7 @@ class DeploymentStopView(APIView):
 
     @extend_schema(
         operation_id="deployments_stop", tags=["deployments"], request=None,
+        summary="Stop a live deployment (unpublish in n8n) or cancel a scheduled one",
         responses={
             200: described("the stopped deployment"), **ERRORS,
             409: error_response("the deployment is neither live nor pending"),
@@ -134,6 +136,7 @@ class N8nHookView(APIView):
 
     @extend_schema(
         operation_id="hooks_n8n", tags=["hooks"], auth=[], request=OpenApiTypes.OBJECT,
+        summary="n8n's signed callback: record an execution and its thoughts (HMAC, no token)",
         responses={
             200: described("replay of a recorded execution"),
             201: described("execution recorded"),

@@ -35,7 +35,8 @@ class AgentMetricBulkView(APIView):
         return settings.ECHELON_BULK_MAX_BODY_BYTES
 
     @extend_schema(
-        operation_id="agent_metrics_bulk", tags=["agent-metrics"], request=OpenApiTypes.OBJECT,
+        operation_id="agent_metrics_bulk", tags=["agent-metrics"],
+        summary="Record up to 10,000 metrics of agents you may change in one request", request=OpenApiTypes.OBJECT,
         responses={201: described("{inserted: n}"), 400: error_response("invalid rows; error.rows lists each offending row: index, field, message"),
                    401: ERRORS[401], 429: ERRORS[429]},
     )
@@ -62,6 +63,7 @@ class AgentMetricAggregateView(APIView):
 
     @extend_schema(
         operation_id="agent_metrics_aggregate", tags=["agent-metrics"],
+        summary="A metric per time bucket (count, average, minimum, maximum) for an agent or all you read",
         parameters=[
             OpenApiParameter("metric_type", str, enum=MetricType.values, required=True),
             OpenApiParameter("agent", OpenApiTypes.UUID),
@@ -86,7 +88,7 @@ class AgentMetricAggregateView(APIView):
         )
         return Response({
             "metric_type": metric_type, "agent": None if agent_id is None else str(agent_id), "bucket": bucket,
-            "from": since.isoformat(), "to": until.isoformat(), "buckets": buckets,
+            "from": since, "to": until, "buckets": buckets,
         })
 
 
@@ -95,6 +97,7 @@ class ApiUsageSummaryView(APIView):
 
     @extend_schema(
         operation_id="api_usage_summary", tags=["api-usage"],
+        summary="Your API usage per hour or day: requests, cost, by endpoint and agent",
         parameters=[
             OpenApiParameter("bucket", str, enum=["hour", "day"]),
             OpenApiParameter("from", OpenApiTypes.DATETIME), OpenApiParameter("to", OpenApiTypes.DATETIME),
@@ -107,4 +110,4 @@ class ApiUsageSummaryView(APIView):
         bucket = choice(params, "bucket", ("hour", "day"), default="day")
         since, until = window(params, bucket)
         buckets = api_usage_summary(user=request.user, bucket=bucket, since=since, until=until)
-        return Response({"bucket": bucket, "from": since.isoformat(), "to": until.isoformat(), "buckets": buckets})
+        return Response({"bucket": bucket, "from": since, "to": until, "buckets": buckets})

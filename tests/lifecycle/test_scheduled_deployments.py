@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone as dt_timezone
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from echelon.dates import iso_utc
 from notifications.models import Notification
 from tests.factories import AgentFactory, WorkflowFactory
 from tests.lifecycle.test_concurrency import run_in_threads
@@ -32,7 +33,7 @@ def test_a_scheduled_deployment_waits_pending_with_its_version_and_run_at_in_utc
     in_two_hours_at_plus_2 = (timezone.now() + timedelta(hours=2)).astimezone(timezone.get_fixed_timezone(120))
     deployment = schedule(agent, in_two_hours_at_plus_2.isoformat())
     assert (deployment.status, deployment.trigger_type, deployment.version) == ("pending", "scheduled", 1)
-    assert deployment.trigger_config["run_at"] == in_two_hours_at_plus_2.astimezone(dt_timezone.utc).isoformat()
+    assert deployment.trigger_config["run_at"] == iso_utc(in_two_hours_at_plus_2)  # UTC, `Z` (issue 19)
     assert not Notification.objects.filter(type__startswith="deployment").exists()
     agent.refresh_from_db()
     assert agent.status == "inactive"
