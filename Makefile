@@ -30,7 +30,8 @@ $(DEV_STAMP): $(STAMP) requirements-dev.txt
 	$(PIP) -r requirements-dev.txt
 	touch $(DEV_STAMP)
 
-# Node packages of the end-to-end tests (the real @supabase/realtime-js and supabase-js clients).
+# Node packages: d3 for the web pages (served from node_modules as static files: STATICFILES_DIRS),
+# and the end-to-end tests' real @supabase/realtime-js and supabase-js clients.
 $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm (Node.js 20) is required for the realtime end-to-end test"; exit 1; }
 	npm ci --no-audit --no-fund
@@ -70,11 +71,11 @@ $(NGINX):
 $(REDIS_SERVER):
 	apt-get update && apt-get install -y redis-server
 
-run: $(STAMP)
+run: $(STAMP) $(NODE_STAMP)
 	$(WITH_DB) $(PY) manage.py serve $(RUN_ARGS)
 
 # Production topology in the foreground on PORT: nginx, gunicorn workers, daphne, Redis.
-serve: $(STAMP) $(NGINX) $(REDIS_SERVER)
+serve: $(STAMP) $(NODE_STAMP) $(NGINX) $(REDIS_SERVER)
 	$(WITH_DB) $(PY) -m echelon.serving --port $(PORT) $(SERVE_ARGS)
 
 test: $(DEV_STAMP) $(NODE_STAMP) $(NODE22_STAMP) $(CHROMIUM) $(NGINX) $(REDIS_SERVER) $(FAKETIME)

@@ -3,7 +3,8 @@
 // anything else (new or deleted agents, deployments, workflow counters) re-renders the rows
 // from the server, so the policy and the template stay the only source of what is shown.
 
-import { api, coalesce, errorToast, formatTime, refreshSections, socket, userId } from "./live.js";
+import { api, coalesce, errorToast, refreshSections, socket, userId } from "./live.js";
+import { setTime } from "./time.js";
 
 const filters = document.getElementById("filters");
 const total = document.getElementById("agent-total");
@@ -60,9 +61,7 @@ function patchRow(record) {
   }
   if (record.name) row.querySelector(".agent-name").textContent = record.name;
   if (record.updated_at) {
-    const time = row.querySelector("[data-field=updated_at]");
-    time.dateTime = record.updated_at;
-    time.textContent = formatTime(record.updated_at);
+    setTime(row.querySelector("[data-field=updated_at]"), record.updated_at);
   }
   return true;
 }

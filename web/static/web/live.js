@@ -4,6 +4,7 @@
 
 import { el } from "./dom.js";
 import { RealtimeSocket } from "./realtime.js";
+import { localizeTimes } from "./time.js";
 
 const config = JSON.parse(document.getElementById("live-config").textContent);
 export const userId = config.user_id;
@@ -63,14 +64,8 @@ export const socket = new RealtimeSocket({
   onState: showState,
 });
 
-// --- formatting -----------------------------------------------------------------------------
-const timeFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
-
-export function formatTime(value) {
-  if (!value) return "—";
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? String(value) : timeFormat.format(date);
-}
+// --- formatting: one time format (time.js) for rendered, patched and charted times -----------
+localizeTimes(document);
 
 
 // --- toasts and the bell --------------------------------------------------------------------
@@ -126,7 +121,11 @@ export async function refreshSections(ids) {
   for (const id of ids) {
     const fresh = doc.getElementById(id);
     const current = document.getElementById(id);
-    if (fresh && current) current.replaceWith(document.importNode(fresh, true));
+    if (fresh && current) {
+      const node = document.importNode(fresh, true);
+      localizeTimes(node);
+      current.replaceWith(node);
+    }
   }
 }
 
