@@ -15,7 +15,7 @@ WITH_DB := $(PY) -m echelon.embedded_pg --
 PIP := $(PY) -m pip install --disable-pip-version-check --progress-bar on
 PORT ?= 8000
 
-.PHONY: run serve test bench load install audit clean fuzz
+.PHONY: run serve test bench load install audit clean fuzz screenshots
 
 # Serving needs requirements.txt only; pip prints each package as it goes (progress on a TTY).
 $(STAMP): requirements.txt
@@ -96,6 +96,12 @@ bench: $(DEV_STAMP) $(NGINX)
 # Mixed load against one server (default 10 minutes, 500 sockets; README "Hardening").
 load: $(DEV_STAMP) $(NGINX)
 	$(WITH_DB) $(PY) -m bench.load $(LOAD_ARGS)
+
+# Screenshots of every page and admin changelist at 1280x800 and 390x844 into artifacts/screenshots/
+# (committed, so a review sees them): the browser tests that write them.
+screenshots: $(DEV_STAMP) $(NODE_STAMP) $(CHROMIUM)
+	$(WITH_DB) $(PY) -m pytest tests/web/test_browser.py::test_screenshots_of_every_page \
+		tests/web/test_console_browser.py::test_screenshots_of_every_admin_changelist_and_the_agent_form $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .data node_modules $(NODE22_DIR)/node_modules

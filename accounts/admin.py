@@ -55,7 +55,7 @@ class UserAdmin(PolicyModelAdmin, DjangoUserAdmin):
     form = UserAdminChangeForm
     add_form = UserCreationForm
     list_display = ("email", "full_name", "subscription_tier", "is_staff", "is_superuser", "is_active",
-                    "last_login", "created_at")
+                    "last_login")
     list_filter = ("subscription_tier", "is_staff", "is_superuser", "is_active", "created_at")
     search_fields = ("email", "full_name")
     ordering = ("email",)

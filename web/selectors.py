@@ -55,6 +55,18 @@ def dashboard_rows(*, user) -> list[dict]:
     return rows
 
 
+def new_agent_choices(*, user) -> dict:
+    """What the dashboard's "New agent" form offers: the types, the templates the user may read
+    (public ones and their own), and the teams where they may create agents."""
+    from agents.models import AgentTemplate
+    from echelon.policy import member_team_ids
+
+    templates = policy_for(AgentTemplate).visible_to(user).order_by("name").values("id", "name", "type")[:100]
+    writer_roles = ("admin", "agent_manager")
+    teams = Team.objects.filter(pk__in=member_team_ids(user, writer_roles)).order_by("name").values("id", "name")
+    return {"types": AgentType.choices, "templates": list(templates), "teams": list(teams)}
+
+
 def dashboard_filter_choices(rows: list[dict]) -> dict:
     teams = sorted({(row["team"], row["team_name"]) for row in rows if row["team"]}, key=lambda t: t[1])
     return {"status": AgentStatus.choices, "type": AgentType.choices, "team": teams}
@@ -80,12 +92,15 @@ def agent_page(*, user, pk) -> dict:
         policy_for(AgentMetric).visible_to(user).filter(agent=agent).order_by("metric_type")
         .values_list("metric_type", "unit").distinct()
     )
+    deployments = list(deployments)
     return {
         "agent": agent,
+        "next_version": (max((d.version for d in deployments), default=0)) + 1,
+        "live_deployment": next((d for d in deployments if d.status == "deployed"), None),
         "team_name": team,
         "owner_email": owner,
         "editable": policy_for(Agent).editable_by(user).filter(pk=agent.pk).exists(),
-        "deployments": list(deployments),
+        "deployments": deployments,
         "workflows": list(workflows),
         "executions": list(executions),
         "metric_series": metric_series,

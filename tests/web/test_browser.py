@@ -74,10 +74,10 @@ def test_sign_in_then_the_dashboard_lists_exactly_the_readable_agents(open_page,
     wait_live(page)
 
     # Filters narrow the rows in place.
-    page.get_by_label("Type").select_option("alarm")
+    page.get_by_label("Type", exact=True).select_option("alarm")
     expect(page.locator("#agent-rows tr.agent-row:visible")).to_have_count(1)
     assert "type=alarm" in page.url
-    page.get_by_label("Type").select_option("")
+    page.get_by_label("Type", exact=True).select_option("")
     expect(page.locator("#agent-rows tr.agent-row:visible")).to_have_count(3)
 
     page.get_by_role("button", name="Sign out").click()

@@ -138,7 +138,7 @@ def test_agent_page_names_team_and_owner_only_through_their_policies(user):
     other_team = factories.TeamFactory(name="Not my team")
     agent = factories.AgentFactory(created_by=user, team=other_team)
     body = signed_in(user).get(f"/agents/{agent.pk}/").content.decode()
-    assert "Not my team" not in body and "(not yours)" in body
+    assert "Not my team" not in body and "a team you are not in" in body
     assert user.email in body
 
     team = factories.TeamFactory(name="Shared team")

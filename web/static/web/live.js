@@ -31,7 +31,9 @@ export async function api(method, path, body) {
   });
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const detail = (data && (data.detail || data.message || data.error)) || response.statusText;
+    // the API's error shape first ({"error": {"message", ...}}: one sentence naming the field)
+    const detail = (data && ((data.error && data.error.message) || data.detail || data.message || data.error))
+      || response.statusText;
     throw new ApiError(response.status, typeof detail === "string" ? detail : JSON.stringify(detail));
   }
   return data;
