@@ -58,6 +58,13 @@ document.addEventListener("echelon:notification", (event) => {
     item.querySelector("[data-field=message]").textContent = n.message;
     item.querySelector("[data-field=type]").textContent = (n.type || "").replaceAll("_", " ");
     setTime(item.querySelector("[data-field=created_at]"), n.created_at);
+    const link = item.querySelector("[data-field=agent]");
+    const agentId = n.data && n.data.agent_id;
+    if (link && agentId && /^[0-9a-f-]{36}$/i.test(agentId)) {
+      link.href = `/agents/${agentId}/`;
+      link.textContent = n.data.agent_name || "Open the agent";
+      link.hidden = false;
+    }
     item.querySelector("[data-action=mark-read]").setAttribute("aria-label", `Mark “${n.title}” read`);
     list.prepend(item);
     document.getElementById("notifications-empty").hidden = true;
