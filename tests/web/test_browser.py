@@ -119,7 +119,10 @@ def test_a_viewer_sees_no_action_buttons_and_404_for_another_users_agent(open_pa
     expect(team_row).to_be_visible()
     expect(team_row.locator("button")).to_have_count(0)  # a viewer of the team: read only
     expect(team_row).to_contain_text("view only")
-    expect(page.locator(f"#agent-{world['mine'][0].pk} button[data-action]")).to_have_count(3)
+    mine = page.locator(f"#agent-{world['mine'][0].pk}")
+    expect(mine.locator("button[data-action]")).to_have_count(2)  # activate, pause
+    expect(mine.get_by_role("link", name=f"Deploy {world['mine'][0].name}")).to_have_count(1)  # asks on its page
+    expect(team_row.get_by_role("link", name=re.compile("^Deploy"))).to_have_count(0)
 
     detail = page.goto(f"/agents/{world['team_agent'].pk}/")
     assert detail.status == 200
@@ -281,7 +284,15 @@ def test_buttons_act_through_the_api_and_the_agent_page_follows_changes_live(ope
     row.get_by_role("button", name=f"Activate {agent.name}").click()  # session + CSRF through the REST API
     expect(row).to_have_attribute("data-status", "active")
     expect(row.get_by_role("button", name=f"Activate {agent.name}")).to_be_disabled()
-    row.get_by_role("button", name=f"Deploy {agent.name}").click()
+    # Deploy needs a workflow, and asks first on the agent's page (issue 19)
+    expect(row.get_by_role("button", name=f"Deploy {agent.name}")).to_be_disabled()
+    factories.WorkflowFactory(agent=agent)
+    page.reload()
+    wait_live(page)
+    row.get_by_role("link", name=f"Deploy {agent.name}").click()
+    page.get_by_role("dialog").get_by_role("button", name="Deploy v1").click()
+    expect(page.locator("#deployments-section tr[data-deployment-id] .status")).to_have_text("deployed")
+    page.goto("/")
     expect(row.locator("td[data-label=Deployment] .status")).to_have_text("deployed")
     agent.refresh_from_db()
     assert agent.status == AgentStatus.ACTIVE and agent.deployments.get().status == "deployed"

@@ -195,6 +195,10 @@ def test_edit_config_confirm_a_deploy_and_stop_it_with_buttons_only_when_possibl
     expect(page.get_by_role("button", name=f"Deploy {bare.name}")).to_be_disabled()  # nothing to publish
     expect(page.get_by_role("button", name=f"Pause {bare.name}")).to_be_disabled()  # inactive: no pause
     expect(page.get_by_role("button", name=f"Activate {bare.name}")).to_be_enabled()
+    dashboard = open_page(owner, "/")  # the same rules on the dashboard's row
+    row = dashboard.locator(f"#agent-{bare.pk}")
+    expect(row.get_by_role("button", name=f"Pause {bare.name}")).to_be_disabled()
+    expect(row.get_by_role("button", name=f"Deploy {bare.name}")).to_be_disabled()
 
     agent = factories.AgentFactory(created_by=owner, name="Deployable", status=AgentStatus.INACTIVE)
     factories.WorkflowFactory(agent=agent)

@@ -5,6 +5,7 @@ from datetime import datetime, timezone as dt_timezone
 
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from echelon.dates import iso_utc
 
@@ -25,7 +26,7 @@ def local_time(value, precision: str = "minutes"):
         return "—"
     utc = value.astimezone(dt_timezone.utc)
     shown = utc.strftime("%b %-d, %H:%M:%S" if precision == "seconds" else "%b %-d, %H:%M") + " UTC"
-    extra = format_html(' data-precision="seconds"') if precision == "seconds" else ""
+    extra = mark_safe(' data-precision="seconds"') if precision == "seconds" else ""
     return format_html('<time datetime="{}"{}>{}</time>', iso_utc(utc), extra, shown)
 
 

@@ -135,6 +135,13 @@ head.addEventListener("click", async (event) => {
   }
 });
 
+// The dashboard's Deploy… links here with #deploy: ask at once.
+const deployButton = head.querySelector("[data-action=deploy]");
+if (location.hash === "#deploy" && deployButton && !deployButton.disabled && confirmDeploy) {
+  history.replaceState(null, "", location.pathname);
+  deploy(deployButton);
+}
+
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("button[data-stop]");
   if (!button) return;
