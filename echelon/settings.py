@@ -167,6 +167,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+FORMAT_MODULE_PATH = ["echelon.formats"]  # the admin's date/time formats (echelon/formats/en)
 USE_TZ = True
 
 STATIC_URL = "/static/"

@@ -177,3 +177,15 @@ def test_unused_apps_are_hidden_and_records_link_to_their_pages(superuser):
             agent).pk, agent.pk]) in page
     assert agent.get_absolute_url() == f"/agents/{agent.pk}/"
     assert admin.site._registry[type(agent)].has_view_permission
+
+
+def test_the_admin_shows_times_in_the_pages_format(superuser):
+    """Not Django's "Dec. 2, 2026, 6:35 p.m." beside the pages' "Dec 2, 6:35 PM" (echelon/formats)."""
+    import re
+    from datetime import datetime, timezone as dt_timezone
+
+    agent = factories.AgentFactory()
+    type(agent).objects.filter(pk=agent.pk).update(last_activity=datetime(2026, 12, 2, 18, 35, tzinfo=dt_timezone.utc))
+    page = logged_in(superuser).get(url(type(agent), "change", agent.pk)).content.decode()
+    assert "Dec 2, 2026, 6:35 PM" in page
+    assert not re.search(r"\d (a|p)\.m\.", page)
