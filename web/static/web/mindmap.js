@@ -21,6 +21,9 @@ const { d3 } = window;
 const WIDE = { w: 220, h: 78, gapX: 56, gapY: 18 };
 const NARROW = { w: 160, h: 84, gapX: 14, gapY: 40 };
 const MIN_READABLE = 0.7;
+// A whole tree that fits at this scale or more is shown whole (12 nodes: about 0.68); below it,
+// the root at MIN_READABLE instead of a speck-sized overview.
+const FIT_FLOOR = 0.5;
 const MAX_SCALE = 2;
 
 const wrap = document.getElementById("mindmap");
@@ -193,8 +196,8 @@ function draw() {
   }
 }
 
-/** The transform showing the whole tree; with `readable`, never below MIN_READABLE (then the
- * first root is shown at the view's start edge instead). */
+/** The transform showing the whole tree; with `readable`, when that would be below FIT_FLOOR,
+ * the first root at the view's start edge at MIN_READABLE instead. */
 function fit({ readable = false } = {}) {
   if (!lastLayout || !lastLayout.position.size) return;
   const { position, b } = lastLayout;
@@ -206,7 +209,7 @@ function fit({ readable = false } = {}) {
   const pad = 16;
   let k = Math.min((width - 2 * pad) / (maxX - minX), (height - 2 * pad) / (maxY - minY), 1);
   let transform;
-  if (readable && k < MIN_READABLE) {
+  if (readable && k < FIT_FLOOR) {
     k = MIN_READABLE;
     const first = position.get(firstRootId());
     transform = narrow()
