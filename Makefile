@@ -15,7 +15,7 @@ WITH_DB := $(PY) -m echelon.embedded_pg --
 PIP := $(PY) -m pip install --disable-pip-version-check --progress-bar on
 PORT ?= 8000
 
-.PHONY: run serve test lint bench load install audit clean fuzz
+.PHONY: run serve test lint bench load install audit clean fuzz screenshots
 
 # Serving needs requirements.txt only; pip prints each package as it goes (progress on a TTY).
 $(STAMP): requirements.txt
@@ -30,7 +30,8 @@ $(DEV_STAMP): $(STAMP) requirements-dev.txt
 	$(PIP) -r requirements-dev.txt
 	touch $(DEV_STAMP)
 
-# Node packages of the end-to-end tests (the real @supabase/realtime-js and supabase-js clients).
+# Node packages: d3 for the web pages (served from node_modules as static files: STATICFILES_DIRS),
+# and the end-to-end tests' real @supabase/realtime-js and supabase-js clients.
 $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm (Node.js 20) is required for the realtime end-to-end test"; exit 1; }
 	npm ci --no-audit --no-fund
@@ -70,11 +71,11 @@ $(NGINX):
 $(REDIS_SERVER):
 	apt-get update && apt-get install -y redis-server
 
-run: $(STAMP)
+run: $(STAMP) $(NODE_STAMP)
 	$(WITH_DB) $(PY) manage.py serve $(RUN_ARGS)
 
 # Production topology in the foreground on PORT: nginx, gunicorn workers, daphne, Redis.
-serve: $(STAMP) $(NGINX) $(REDIS_SERVER)
+serve: $(STAMP) $(NODE_STAMP) $(NGINX) $(REDIS_SERVER)
 	$(WITH_DB) $(PY) -m echelon.serving --port $(PORT) $(SERVE_ARGS)
 
 # The layers contract (.importlinter: apps depend downward only, the core imports no app, no
@@ -101,6 +102,12 @@ bench: $(DEV_STAMP) $(NGINX)
 # Mixed load against one server (default 10 minutes, 500 sockets; docs/operations.md).
 load: $(DEV_STAMP) $(NGINX)
 	$(WITH_DB) $(PY) -m bench.load $(LOAD_ARGS)
+
+# Screenshots of every page and admin changelist at 1280x800 and 390x844 into artifacts/screenshots/
+# (committed, so a review sees them): the browser tests that write them.
+screenshots: $(DEV_STAMP) $(NODE_STAMP) $(CHROMIUM)
+	$(WITH_DB) $(PY) -m pytest tests/web/test_browser.py::test_screenshots_of_every_page \
+		tests/web/test_console_browser.py::test_screenshots_of_every_admin_changelist_and_the_agent_form $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .data node_modules $(NODE22_DIR)/node_modules

@@ -10,9 +10,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.urls import reverse
 from django.utils.html import format_html
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import Team, User, UserRole
 from echelon.admin import PolicyInlineMixin, PolicyModelAdmin
@@ -53,7 +55,7 @@ class UserAdmin(PolicyModelAdmin, DjangoUserAdmin):
     form = UserAdminChangeForm
     add_form = UserCreationForm
     list_display = ("email", "full_name", "subscription_tier", "is_staff", "is_superuser", "is_active",
-                    "last_login", "created_at")
+                    "last_login")
     list_filter = ("subscription_tier", "is_staff", "is_superuser", "is_active", "created_at")
     search_fields = ("email", "full_name")
     ordering = ("email",)
@@ -111,3 +113,11 @@ class UserRoleAdmin(PolicyModelAdmin):
     readonly_fields = ("id", "granted_at")
     date_hierarchy = "granted_at"
     owner_field = "granted_by"
+
+
+# Unused here: access is the row policies' (no groups or model permissions), and refresh tokens
+# are blacklisted by the token endpoints, not by hand.
+admin.site.unregister(Group)
+for _model in (BlacklistedToken, OutstandingToken):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

@@ -10,13 +10,15 @@ from django.contrib import admin, messages
 
 from agents.models import Agent, AgentStatus, AgentTemplate
 from agents.services import agent_check_team_move, agent_set_status
-from echelon.admin import PolicyModelAdmin
+from echelon.admin import PolicyModelAdmin, status_badge
 
 
 @admin.register(Agent)
 class AgentAdmin(PolicyModelAdmin):
-    list_display = ("name", "type", "status", "created_by", "team", "last_activity", "created_at", "updated_at")
-    list_filter = ("status", "type", "updated_at", "created_at")
+    list_display = ("name", "type", "status_badge", "created_by", "team", "last_activity", "updated_at")
+    list_filter = ("status", "type", ("created_by", admin.RelatedOnlyFieldListFilter),
+                   ("team", admin.RelatedOnlyFieldListFilter), "updated_at", "created_at")
+    status_badge = status_badge("status")
     list_select_related = ("created_by", "team")
     search_fields = ("name", "created_by__email", "team__slug")
     search_uuid_fields = ("created_by_id", "team_id")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 from echelon.db.models import UpdatedAtModel, choice_check, created_at, json_object, uuid_pk
 
@@ -64,6 +65,10 @@ class Agent(UpdatedAtModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        """The agent's web page (the admin's "view on site")."""
+        return reverse("web-agent", args=[self.pk])
 
 
 class AgentTemplate(models.Model):

@@ -7,6 +7,9 @@ policy as the REST API and the websockets (`echelon.policy`):
   `policy_for(Model).visible_to(user)` returns (others answer 404 / "doesn't exist");
 - changing and deleting a row needs `editable_by` / `deletable_by`; a row saved out of the
   user's reach is rolled back with 403 (the change form runs in a transaction);
+- rows the ingestion services own (`columns.ingested`: executions, thoughts, metrics, API usage)
+  are read-only for everyone, superusers included: no add, change or delete here, so counters
+  and states stay what the services made them (an add or a changed POST answers 403);
 - staff users who are not superusers need no Django model permissions: the policy is the
   rule. Superusers see every row (the policy's single bypass);
 - which columns a form, a list, a filter or a search shows, and which are read-only, come from
@@ -91,6 +94,42 @@ def json_display(field_name: str, description: str | None = None):
     return display
 
 
+# Status values → badge colour (background, text), shared by every status column of the admin.
+BADGE_COLOURS = {
+    "good": ("#dcfce7", "#166534"),  # active, deployed, success, completed
+    "busy": ("#dbeafe", "#1e40af"),  # running, deploying, pending, waiting
+    "bad": ("#fee2e2", "#991b1b"),  # error, failed, crashed
+    "idle": ("#f3f4f6", "#374151"),  # inactive, paused, stopped, canceled
+}
+BADGE_KIND = {
+    "active": "good", "deployed": "good", "success": "good", "completed": "good",
+    "running": "busy", "deploying": "busy", "pending": "busy", "waiting": "busy", "new": "busy",
+    "error": "bad", "failed": "bad", "crashed": "bad",
+}
+
+
+def badge(value) -> str:
+    """A status value as a coloured pill (its text stays the value: searchable, copyable)."""
+    if value in (None, ""):
+        return "-"
+    background, colour = BADGE_COLOURS[BADGE_KIND.get(str(value), "idle")]
+    return format_html('<span style="background:{};color:{};padding:1px 8px;border-radius:9px;'
+                       'font-weight:600;white-space:nowrap">{}</span>', background, colour, value)
+
+
+def status_badge(field_name: str = "status"):
+    """A list display showing `field_name` as a badge, ordered by the column."""
+
+    @shows_columns(field_name)
+    def display(self, obj):
+        return badge(getattr(obj, field_name))
+
+    display.short_description = field_name.replace("_", " ")
+    display.admin_order_field = field_name
+    display.__name__ = f"{field_name}_badge"
+    return display
+
+
 def _is_staff(request) -> bool:
     user = request.user
     return bool(user.is_active and user.is_staff)
@@ -101,7 +140,9 @@ class PolicyModelAdmin(PolicyColumnsMixin, admin.ModelAdmin):
 
     show_full_result_count = False
     list_per_page = 50
-    # Non-superuser staff may add rows of this model (the saved row must still be editable).
+    # Rows of this model are added here at all (False: only by their services, e.g. a deployment
+    # by deploying); and by non-superuser staff too (the saved row must still be editable).
+    adds_rows = True
     staff_can_add = True
     # FK columns (attnames) searched as well as the primary key when the search term is a UUID.
     search_uuid_fields: tuple[str, ...] = ()
@@ -115,6 +156,10 @@ class PolicyModelAdmin(PolicyColumnsMixin, admin.ModelAdmin):
     @property
     def policy(self):
         return policy_for(self.model)
+
+    @property
+    def ingested(self) -> bool:
+        return self.policy.columns.ingested
 
     # --- rows ------------------------------------------------------------------------------
     def get_queryset(self, request):
@@ -160,19 +205,19 @@ class PolicyModelAdmin(PolicyColumnsMixin, admin.ModelAdmin):
         return obj is None or request.user.is_superuser or self.policy.can_read(request.user, obj)
 
     def has_add_permission(self, request):
-        if not _is_staff(request):
+        if not _is_staff(request) or self.ingested or not self.adds_rows:
             return False
         return request.user.is_superuser or self.staff_can_add
 
     def has_change_permission(self, request, obj=None):
-        if not _is_staff(request):
+        if not _is_staff(request) or self.ingested:
             return False
         if request.user.is_superuser:
             return super().has_change_permission(request, obj)
         return obj is None or self.policy.can_edit(request.user, obj)
 
     def has_delete_permission(self, request, obj=None):
-        if not _is_staff(request):
+        if not _is_staff(request) or self.ingested:
             return False
         if request.user.is_superuser:
             return super().has_delete_permission(request, obj)

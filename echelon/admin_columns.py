@@ -6,8 +6,8 @@ list of its own that could disagree with REST or realtime:
 - the change form shows the columns the user's reader kind sees of that row (a `never` column
   nowhere, a teammate's `users` row as its public profile); the changelist, its filters and its
   search use the columns every row of the list shows to the user (the operator's for superusers);
-- a column the user may not write (`writable`, plus `operator_writable` for superusers) is
-  read-only, so owner and audit fields are the server's (`owner_field` is set from the user);
+- a column the user may not write (`writable`, plus `operator_writable` for superusers; nothing
+  of an `ingested` row) is read-only, so owner and audit fields are the server's (`owner_field` is set from the user);
 - query-string filters (`?column=value`) are allowed on those columns only: Django allows any
   on the model's own fields, which makes every hidden column an oracle (`?password__startswith`);
 - a foreign key is labelled with the related row's name only when the user may read that row
@@ -104,7 +104,7 @@ class PolicyColumnsMixin:
         return self._columns.common
 
     def writable_columns(self, request) -> frozenset:
-        return self._columns.writable_by(operator=request.user.is_superuser)
+        return self._columns.console_writable(operator=request.user.is_superuser)
 
     # --- names → columns -----------------------------------------------------------------------
     def _model_field(self, name):

@@ -15,6 +15,10 @@ triggers and `/rest/v1` `select=` lists that come later.
 - `writable`: the columns a user may set through a user-facing write (REST, the admin for staff,
   later `/rest/v1`); everything else (owner fields, counters, timestamps, audit fields) is set
   by the server. `operator_writable`: what superusers may set besides, in the operator console.
+- `ingested`: rows only the ingestion services write (n8n's executions and thoughts, metrics, the
+  platform's usage records): `writable` then names what those writers send through the API, and
+  the operator console (the admin) shows the rows read-only to everyone, superusers included, and
+  adds or deletes none, so counters and states stay what the services made them.
 
 `ALL` in `shown` stands for "every column that is not `never`"; `bind(model)` expands it and
 checks the declaration against the model (every concrete column classified, no unknown name),
@@ -44,6 +48,7 @@ class Columns:
     shown: Mapping = field(default_factory=lambda: {READER: ALL})
     writable: frozenset = frozenset()
     operator_writable: frozenset = frozenset()
+    ingested: bool = False
     table: str = ""  # set by bind()
     all_columns: tuple = ()  # the model's concrete columns in field order, set by bind()
 
@@ -71,6 +76,10 @@ class Columns:
     def writable_by(self, *, operator: bool) -> frozenset:
         return self.writable | self.operator_writable if operator else self.writable
 
+    def console_writable(self, *, operator: bool) -> frozenset:
+        """What a user may set in the operator console (the admin): nothing of an ingested row."""
+        return frozenset() if self.ingested else self.writable_by(operator=operator)
+
     def as_dict(self) -> dict:
         """The declaration as JSON-ready data (columns in field order), for code generators."""
         order = {c: i for i, c in enumerate(self.all_columns)}
@@ -84,6 +93,7 @@ class Columns:
             "shown": {kind: ordered(cols) for kind, cols in self.shown.items()},
             "writable": ordered(self.writable),
             "operator_writable": ordered(self.operator_writable),
+            "ingested": self.ingested,
         }
 
     # --- binding to the model --------------------------------------------------------------------
@@ -120,8 +130,11 @@ class Columns:
                                   ("operator_writable", operator_writable, shown[OPERATOR])):
             if not cols <= limit:
                 raise ImproperlyConfigured(f"{table}: {name} columns {sorted(cols - limit)} are not shown")
+        if self.ingested and operator_writable:
+            raise ImproperlyConfigured(f"{table}: ingested rows are written by the services only, "
+                                       f"not by operators ({sorted(operator_writable)})")
         return Columns(never=never, shown=shown, writable=writable, operator_writable=operator_writable,
-                       table=table, all_columns=columns)
+                       ingested=self.ingested, table=table, all_columns=columns)
 
 
 def columns_of_fields(model, names: Iterable[str]) -> dict:

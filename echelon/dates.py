@@ -18,6 +18,13 @@ class DateTimeInputError(ValueError):
     """`value` is no usable date-time; the message says why (prefixed by the caller's name)."""
 
 
+def iso_utc(value: datetime) -> str:
+    """The API's one timestamp format for a value stored inside JSON (metadata, notification
+    data, trigger_config): ISO 8601 in UTC ending in `Z`, as DRF renders every datetime the API
+    answers (views hand DRF datetimes, never pre-formatted strings, so nested objects agree)."""
+    return in_utc(value).isoformat().replace("+00:00", "Z")
+
+
 def in_utc(value: datetime) -> datetime:
     """An aware datetime moved to UTC (a naive one is returned as is); ValueError when the
     move leaves Python's years 1-9999."""

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts.models import Role, Team, User, UserRole
 from agents.models import Agent, AgentStatus, AgentTemplate, AgentType
+from echelon.dates import iso_utc
 from monitoring.models import AgentMetric, ApiUsage, MetricType, MetricUnit
 from notifications.models import AgentThought, NodeType, Notification, NotificationType, Priority
 from workflows.models import Deployment, DeploymentStatus, ExecutionStatus, TriggerType, Workflow, WorkflowExecution
@@ -50,6 +51,22 @@ DEMO_TEAMS = [
      {"dave@echelon.local": Role.ADMIN, "erin@echelon.local": Role.AGENT_MANAGER,
       "alice@echelon.local": Role.VIEWER}),
 ]
+# A believable name per (type, status): the status is the agent's, not part of its name.
+AGENT_TITLES = {
+    AgentType.MARKET: ("Equities Watcher", "FX Tracker", "Crypto Pulse", "Commodity Radar"),
+    AgentType.WEBSEARCH: ("Competitor Scout", "Patent Finder", "Job Market Scout", "Regulation Tracker"),
+    AgentType.MEDIA: ("Press Digest", "Podcast Summarizer", "Social Listener", "Video Clipper"),
+    AgentType.ALARM: ("Uptime Sentinel", "Fraud Alarm", "Latency Guard", "Budget Alarm"),
+}
+# A deployment history consistent with the agent's status: only an active agent has a live one;
+# an inactive one may have one scheduled (pending, in the future); nothing is left deploying.
+S = DeploymentStatus
+DEPLOYMENT_HISTORY = {
+    AgentStatus.ACTIVE: (S.STOPPED, S.FAILED, S.DEPLOYED),
+    AgentStatus.PAUSED: (S.STOPPED, S.STOPPED),
+    AgentStatus.ERROR: (S.STOPPED, S.FAILED),
+    AgentStatus.INACTIVE: (S.FAILED, S.STOPPED, S.PENDING),
+}
 AGENT_NAMES = {
     AgentType.MARKET: "Market Watcher",
     AgentType.WEBSEARCH: "Web Scout",
@@ -163,9 +180,8 @@ def _build(users, teams, now, link_n8n: bool = False) -> dict[type[models.Model]
     rows: dict[type[models.Model], list[models.Model]] = {m: [] for m in (
         Agent, AgentTemplate, Deployment, Workflow, WorkflowExecution, AgentThought, AgentMetric, ApiUsage,
         Notification)}
-    deployment_states = list(DeploymentStatus)
-    trigger_types = list(TriggerType)
     execution_states = list(ExecutionStatus)
+    names: dict = {}
     for agent_type in AgentType:
         rows[AgentTemplate].append(AgentTemplate(
             id=demo_id("template", agent_type), name=f"{AGENT_NAMES[agent_type]} template", type=agent_type,
@@ -175,23 +191,28 @@ def _build(users, teams, now, link_n8n: bool = False) -> dict[type[models.Model]
         key = f"{agent_type}/{status}"
         agent_id = demo_id("agent", key)
         created = now - timedelta(days=20 - n)
+        name = AGENT_TITLES[agent_type][list(AgentStatus).index(status)]
+        names[agent_id] = name
         rows[Agent].append(Agent(
-            id=agent_id, name=f"{AGENT_NAMES[agent_type]} ({status})", type=agent_type, status=status,
-            description=f"Demo {agent_type} agent, currently {status}.",
+            id=agent_id, name=name, type=agent_type, status=status,
+            description=f"{AgentType(agent_type).label} agent: {name.lower()} for its team's daily brief.",
             config={"interval": "5m", "sources": ["demo"], "thresholds": {"warn": 0.7, "alert": 0.9}},
             deployment_config={"n8n": {"project": "demo"}}, created_by_id=owner, team_id=team,
             created_at=created, updated_at=created, last_activity=now - timedelta(hours=n)))
-        for version in range(1, 4):
-            state = deployment_states[(n + version) % len(deployment_states)]
+        for version, state in enumerate(DEPLOYMENT_HISTORY[status], start=1):
+            made = created + timedelta(days=version)
+            scheduled = state == S.PENDING
+            ran = state in (S.DEPLOYED, S.STOPPED)
             rows[Deployment].append(Deployment(
                 id=demo_id("deployment", key, version), agent_id=agent_id, version=version, status=state,
-                trigger_type=trigger_types[(n + version) % len(trigger_types)],
-                trigger_config={"cron": "*/15 * * * *"} if version == 3 else {},
-                deployment_url=f"http://n8n.local/webhook/{agent_id}/{version}",
-                error_message="n8n rejected the workflow" if state == DeploymentStatus.FAILED else None,
-                deployed_at=created + timedelta(days=version) if state == DeploymentStatus.DEPLOYED else None,
-                stopped_at=created + timedelta(days=version, hours=2) if state == DeploymentStatus.STOPPED else None,
-                created_at=created + timedelta(days=version)))
+                trigger_type=TriggerType.SCHEDULED if scheduled else TriggerType.MANUAL,
+                trigger_config={"run_at": iso_utc(now + timedelta(days=2))} if scheduled else {},
+                deployment_url=f"http://n8n.local/webhook/{agent_id}/{version}" if ran else None,
+                error_message="n8n refused to publish: the webhook path is taken by another workflow"
+                if state == S.FAILED else None,
+                deployed_at=made + timedelta(minutes=1) if ran else None,
+                stopped_at=made + timedelta(days=1) if state == S.STOPPED else None,
+                created_at=made))
         workflow_id = demo_id("workflow", key)
         executions = [execution_states[(n + i) % len(execution_states)] for i in range(5)]
         rows[Workflow].append(Workflow(
@@ -200,7 +221,7 @@ def _build(users, teams, now, link_n8n: bool = False) -> dict[type[models.Model]
             # would fail the seeded `deploying` deployments and re-fetch their executions.
             n8n_workflow_id=f"demo{n:012d}" if link_n8n else None, status=status, trigger_config={"interval": "5m"},
             execution_count=len(executions), success_count=executions.count(ExecutionStatus.SUCCESS),
-            error_count=executions.count(ExecutionStatus.ERROR), last_execution=now - timedelta(hours=1),
+            error_count=executions.count(ExecutionStatus.ERROR), last_execution=now - timedelta(hours=5 + n),
             created_at=created, updated_at=created))
         for i, state in enumerate(executions):
             execution_pk = demo_id("execution", key, i)
@@ -230,9 +251,12 @@ def _build(users, teams, now, link_n8n: bool = False) -> dict[type[models.Model]
                                         (MetricType.COST, MetricUnit.USD, 1),
                                         (MetricType.TOKENS, MetricUnit.COUNT, 1500)):
             for hour in range(24):
+                swing = Decimal((hour * 7 + n) % 10)
+                # a rate stays a rate (88-97 %), the others vary by up to 18 % around their base
+                value = Decimal(88) + swing if unit == MetricUnit.PERCENT else Decimal(base) * (1 + swing / 50)
                 rows[AgentMetric].append(AgentMetric(
                     id=demo_id("metric", key, metric_type, hour), agent_id=agent_id, metric_type=metric_type,
-                    unit=unit, value=Decimal(base) * (1 + Decimal((hour * 7 + n) % 10) / 50),
+                    unit=unit, value=value,
                     metadata={"source": "demo"}, recorded_at=now - timedelta(hours=24 - hour)))
         for call in range(6):
             rows[ApiUsage].append(ApiUsage(
@@ -240,16 +264,59 @@ def _build(users, teams, now, link_n8n: bool = False) -> dict[type[models.Model]
                 endpoint=f"/api/v1/agents/{agent_id}/", method=("GET", "PATCH", "POST")[call % 3],
                 status_code=(200, 200, 201, 429, 200, 500)[call], response_time_ms=20 + call * 3,
                 cost_usd=Decimal("0.0020") * call, created_at=now - timedelta(minutes=30 * call + n)))
-    notes = list(NotificationType)
-    priorities = list(Priority)
-    for u, email in enumerate([ADMIN_EMAIL] + [d[0] for d in DEMO_USERS]):
-        for k in range(6):
-            rows[Notification].append(Notification(
-                id=demo_id("notification", email, k), user_id=users[email], type=notes[(u + k) % len(notes)],
-                title=f"Demo notice {k + 1}", message="Something worth knowing happened on the platform.",
-                data={"demo": True, "n": k}, priority=priorities[(u + k) % len(priorities)],
-                read_at=now - timedelta(hours=1) if k % 2 else None, created_at=now - timedelta(hours=k * 3)))
+    rows[Notification] = _notifications(users, teams, rows[Agent], rows[Deployment], now)
     return rows
+
+
+def _notifications(users, teams, agents, deployments, now) -> list[Notification]:
+    """Six notifications per user, of the platform's real types with the services' wording and
+    data (agent_id, so each links to its agent), about that user's own agents."""
+    by_owner: dict = {}
+    for agent in agents:
+        by_owner.setdefault(agent.created_by_id, []).append(agent)
+    failed = {d.agent_id: d for d in deployments if d.status == DeploymentStatus.FAILED}
+    live = {d.agent_id: d for d in deployments if d.status == DeploymentStatus.DEPLOYED}
+    team_names = {slug: name for slug, name, *_ in DEMO_TEAMS}
+    out = []
+    for u, email in enumerate([ADMIN_EMAIL] + [d[0] for d in DEMO_USERS]):
+        user_id = users[email]
+        own = by_owner.get(user_id, [])
+        notes = []
+        for agent in own:
+            a = {"agent_id": str(agent.id), "agent_name": agent.name}
+            if agent.id in live:
+                d = live[agent.id]
+                notes.append((NotificationType.DEPLOYMENT_SUCCESS, Priority.MEDIUM, "Deployment Succeeded",
+                              f'Agent "{agent.name}" version {d.version} is deployed',
+                              {**a, "deployment_id": str(d.id), "version": d.version, "status": d.status}))
+            if agent.id in failed:
+                d = failed[agent.id]
+                notes.append((NotificationType.DEPLOYMENT_FAILED, Priority.HIGH, "Deployment Failed",
+                              f'Agent "{agent.name}" version {d.version} failed to deploy: {d.error_message}',
+                              {**a, "deployment_id": str(d.id), "version": d.version, "status": d.status}))
+            if agent.status == AgentStatus.ERROR:
+                notes.append((NotificationType.AGENT_ERROR, Priority.CRITICAL, "Agent Execution Failed",
+                              f'Agent "{agent.name}" failed: Upstream timeout in node "fetch"', a))
+            if agent.status == AgentStatus.PAUSED:
+                notes.append((NotificationType.AGENT_STATUS_CHANGE, Priority.LOW, "Agent Status Changed",
+                              f'Agent "{agent.name}" changed from active to paused',
+                              {**a, "old_status": "active", "new_status": "paused"}))
+        for slug, _name, _plan, _creator, members in DEMO_TEAMS:
+            if email in members:
+                notes.append((NotificationType.TEAM_MEMBERSHIP, Priority.LOW, "Team membership",
+                              f"You are {members[email].replace('_', ' ')} of {team_names[slug]}",
+                              {"team_id": str(teams[slug]), "role": members[email]}))
+        notes.append((NotificationType.RATE_LIMIT_WARNING, Priority.HIGH, "API rate limit 80% used",
+                      "You have used 80% of your quota of 600 requests per 60 s.",
+                      {"threshold_percent": 80, "limit": 600, "window_seconds": 60}))
+        notes.append((NotificationType.SYSTEM, Priority.MEDIUM, "Scheduled maintenance",
+                      "The API restarts on Sunday at 02:00 UTC; live pages reconnect by themselves.", {}))
+        for k, (kind, priority, title, message, data) in enumerate(notes[:6]):
+            out.append(Notification(
+                id=demo_id("notification", email, k), user_id=user_id, type=kind, title=title, message=message,
+                data=data, priority=priority, read_at=now - timedelta(hours=1) if (k + u) % 2 else None,
+                created_at=now - timedelta(hours=k * 3 + u)))
+    return out
 
 
 def seed_demo(*, link_n8n: bool = False) -> DemoResult:

@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "echelon.api.exceptions.ApiNotFoundAsJson",  # inside CommonMiddleware: APPEND_SLASH still redirects
     # inside CORS and security headers, so a browser can read the 413 too
     "echelon.api.bodylimit.BodyLimitMiddleware",  # /api/ bodies over their limit → 413 JSON (docs/operations.md)
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -175,6 +176,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+FORMAT_MODULE_PATH = ["echelon.formats"]  # the admin's date/time formats (echelon/formats/en)
 USE_TZ = True
 
 STATIC_URL = "/static/"
@@ -244,7 +246,25 @@ SIMPLE_JWT = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Echelon API",
-    "DESCRIPTION": "AI agents: agents, deployments, n8n workflows, executions, thoughts, metrics.",
+    # The introduction of /api/docs/ (token, Authorize, errors, pagination, realtime): docs/api-intro.md.
+    "DESCRIPTION": (BASE_DIR / "docs" / "api-intro.md").read_text(encoding="utf-8"),
+    # Tags in the order a user meets them (Swagger UI shows them so), not alphabetically.
+    "TAGS": [
+        {"name": "auth", "description": "Get, refresh and revoke tokens: start here."},
+        {"name": "agents", "description": "Your AI agents: create, configure, activate, pause, deploy."},
+        {"name": "agent-templates", "description": "Starting points for new agents."},
+        {"name": "deployments", "description": "An agent's deployments to n8n: read them, stop a live one."},
+        {"name": "workflows", "description": "The n8n workflows of an agent and their counters."},
+        {"name": "workflow-executions", "description": "Runs of a workflow, and their mind map."},
+        {"name": "agent-thoughts", "description": "The nodes of an execution's mind map."},
+        {"name": "agent-metrics", "description": "Measurements of agents over time."},
+        {"name": "notifications", "description": "What happened to your agents; mark them read."},
+        {"name": "teams", "description": "Teams that share agents."},
+        {"name": "team-roles", "description": "Who is in a team, with which role."},
+        {"name": "users", "description": "Your profile and your teammates'."},
+        {"name": "api-usage", "description": "Your requests and their cost."},
+        {"name": "hooks", "description": "n8n's signed callback (no token: an HMAC signature)."},
+    ],
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

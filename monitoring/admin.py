@@ -1,4 +1,5 @@
-"""Admin for agent metrics and API usage: big time series, shown with estimated counts."""
+"""Admin for agent metrics and API usage: big time series, shown with estimated counts, read-only
+(both are ingested: `columns.ingested` in monitoring.policies)."""
 
 from __future__ import annotations
 
@@ -20,12 +21,12 @@ class AgentMetricAdmin(PolicyModelAdmin):
     paginator = EstimatedCountPaginator
     metadata_pretty = json_display("metadata")
     readonly_fields = ("id", "metadata_pretty")
-    fields = ("id", "agent", "metric_type", "value", "unit", "metadata", "metadata_pretty", "recorded_at")
+    fields = ("id", "agent", "metric_type", "value", "unit", "metadata_pretty", "recorded_at")
 
 
 @admin.register(ApiUsage)
 class ApiUsageAdmin(PolicyModelAdmin):
-    """Usage is recorded by the platform; the admin reads it (superusers may correct rows)."""
+    """Usage is recorded by the platform (monitoring.middleware); the admin reads it."""
 
     list_display = ("created_at", "method", "endpoint", "status_code", "response_time_ms", "cost_usd", "user",
                     "agent")
@@ -37,4 +38,3 @@ class ApiUsageAdmin(PolicyModelAdmin):
     date_hierarchy = "created_at"
     paginator = EstimatedCountPaginator
     readonly_fields = ("id", "created_at")
-    staff_can_add = False

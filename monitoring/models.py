@@ -53,7 +53,7 @@ class AgentMetric(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.metric_type}={self.value}"
+        return f"{self.metric_type} = {self.value}{' ' + self.unit if self.unit else ''}"
 
 
 class ApiUsage(models.Model):

@@ -14,7 +14,8 @@ from monitoring.models import AgentMetric, ApiUsage
 class AgentMetricPolicy(ThroughAgentPolicy):
     model = AgentMetric
     # Written by ingestion (bulk and single metrics); the id is the server's.
-    columns = Columns(writable={"agent_id", "metric_type", "value", "unit", "metadata", "recorded_at"})
+    columns = Columns(writable={"agent_id", "metric_type", "value", "unit", "metadata", "recorded_at"},
+                      ingested=True)
 
 
 @register
@@ -22,9 +23,8 @@ class ApiUsagePolicy(RowPolicy):
     """The system records usage; users only read their own."""
 
     model = ApiUsage
-    # Recorded by the platform; an operator may correct a row.
-    columns = Columns(operator_writable={"user_id", "agent_id", "endpoint", "method", "status_code",
-                                         "response_time_ms", "cost_usd"})
+    # Recorded by the platform (the metering middleware); nobody writes it by hand.
+    columns = Columns(ingested=True)
 
     def readers(self, user) -> Q:
         return Q(user=user.pk)

@@ -50,7 +50,7 @@ def agent_metric_aggregates(*, user, metric_type: str, bucket: str, since: datet
         .order_by("bucket")
     )
     return [
-        {"bucket": row["bucket"].isoformat(), "count": row["count"], "avg": _number(row["avg"]),
+        {"bucket": row["bucket"], "count": row["count"], "avg": _number(row["avg"]),
          "min": _number(row["min"]), "max": _number(row["max"]), "p95": _number(row["p95"])}
         for row in buckets
     ]
@@ -106,7 +106,7 @@ def api_usage_summary(*, user, bucket: str, since: datetime, until: datetime) ->
     for row in rows:
         entry = out.get(row["bucket"])
         if entry is None:
-            entry = out[row["bucket"]] = {"bucket": row["bucket"].isoformat(), "by_endpoint": [], "by_agent": []}
+            entry = out[row["bucket"]] = {"bucket": row["bucket"], "by_endpoint": [], "by_agent": []}
             if per_user:
                 entry["by_user"] = []
         dimension = row["dimension"]

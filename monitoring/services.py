@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from echelon.errors import DomainError
+from echelon.dates import iso_utc
 from echelon.policy import policy_for
 from monitoring.ingest import COPY_COLUMNS, MAX_ROWS, gc_paused, validate_rows
 from monitoring.models import AgentMetric, MetricType, MetricUnit
@@ -92,7 +93,7 @@ def agent_metrics_record_derived(
         failed=Count("id", filter=Q(status=ExecutionStatus.ERROR)),
         avg_ms=Avg("execution_time_ms", filter=Q(status__in=[ExecutionStatus.SUCCESS, ExecutionStatus.ERROR])),
     )
-    window = {"source": "workflow_executions", "window_start": since.isoformat(), "window_end": until.isoformat()}
+    window = {"source": "workflow_executions", "window_start": iso_utc(since), "window_end": iso_utc(until)}
     metrics = []
     for row in stats:
         agent_id, finished = row["workflow__agent_id"], row["succeeded"] + row["failed"]

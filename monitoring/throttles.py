@@ -38,6 +38,7 @@ from rest_framework.throttling import BaseThrottle
 
 from echelon.clientaddr import client_address
 from echelon.counters import KEY_SLACK_SECONDS, add_once, count_request
+from echelon.dates import iso_utc
 from notifications.models import NotificationType, Priority
 from notifications.services import notification_create
 
@@ -116,6 +117,6 @@ class SubscriptionTierThrottle(ClientAddressThrottle):
                 message=f"You have used {threshold}% of your {tier} quota of {limit} requests per "
                         f"{window} s (window from {window_start:%H:%M:%S} UTC).",
                 data={"tier": tier, "limit": limit, "window_seconds": window, "threshold_percent": threshold,
-                      "window_start": window_start.isoformat(), "count": count},
+                      "window_start": iso_utc(window_start), "count": count},
                 priority=priority,
             )

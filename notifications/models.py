@@ -122,4 +122,5 @@ class AgentThought(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.node_id} ({self.node_type})"
+        content = self.content if len(self.content) <= 60 else self.content[:59] + "…"
+        return f"{self.node_type} {self.node_id}: {content}"

@@ -13,11 +13,9 @@ from notifications.models import AgentThought, Notification
 @register
 class NotificationPolicy(RowPolicy):
     model = Notification
-    # Sent by the server; the recipient only marks them read. An operator may write one by hand.
-    columns = Columns(
-        writable={"read_at"},
-        operator_writable={"user_id", "type", "title", "message", "data", "priority", "expires_at"},
-    )
+    # Sent by the server; the recipient only marks them read (operators too: a notification
+    # written by hand would name an event that did not happen).
+    columns = Columns(writable={"read_at"})
 
     def readers(self, user) -> Q:
         return Q(user=user.pk)
@@ -32,4 +30,5 @@ class AgentThoughtPolicy(ThroughAgentPolicy):
     readable_relations = ("agent", "execution")
     # Written by ingestion (the signed callback, writers' tokens) from n8n's data.
     columns = Columns(writable={"agent_id", "execution_id", "node_id", "node_type", "content", "metadata",
-                                "parent_node_id", "confidence_score", "processing_time_ms"})
+                                "parent_node_id", "confidence_score", "processing_time_ms"},
+                      ingested=True)

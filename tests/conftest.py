@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import pytest
@@ -188,3 +189,42 @@ def daphne_server(redis_url):
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture
+def queue_worker(transactional_db):
+    """Run the task queue's real worker (procrastinate, in this process) until no job is left.
+
+    Needs committed rows (the worker has its own connection), hence `transactional_db`. The
+    queue starts empty (jobs other servers' periodic deferrers left in the test database are
+    dropped) and the periodic deferrer is left out, so that only the jobs this test queued run."""
+    from django.db import connection, connections
+    from procrastinate.contrib.django import app
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE procrastinate_jobs, procrastinate_periodic_defers CASCADE")
+
+    def work(options: dict, failure: list) -> None:
+        try:
+            with app.replace_connector(app.connector.get_worker_connector()):
+                app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False, **options)
+        except BaseException as exc:  # re-raised in the test's thread
+            failure.append(exc)
+        finally:
+            connections.close_all()  # this thread's Django connections (tasks run Django code)
+
+    def run(**options) -> None:
+        # In a thread of its own: the worker runs its own event loop (asyncio.run), which fails in
+        # a thread where one is already running (Playwright's sync API leaves one in the main thread).
+        periodic, app.periodic_registry.periodic_tasks = app.periodic_registry.periodic_tasks, {}
+        failure: list = []
+        try:
+            worker = threading.Thread(target=work, args=(options, failure), name="queue-worker")
+            worker.start()
+            worker.join()
+        finally:
+            app.periodic_registry.periodic_tasks = periodic
+        if failure:
+            raise failure[0]
+
+    return run

@@ -11,12 +11,13 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import Team, User
-from agents.models import Agent, AgentStatus, AgentType
-from workflows.selectors import agent_dashboard
+from accounts.selectors import teams_managed_by
+from agents.models import Agent, AgentStatus, AgentTemplate, AgentType
 from echelon.policy import policy_for
 from monitoring.models import AgentMetric, MetricType
 from monitoring.selectors import agent_metric_aggregates
 from notifications.models import Notification
+from workflows.selectors import agent_dashboard
 from workflows.services.thoughts import execution_mind_map
 from workflows.models import Deployment, Workflow, WorkflowExecution
 
@@ -55,6 +56,14 @@ def dashboard_rows(*, user) -> list[dict]:
     return rows
 
 
+def new_agent_choices(*, user) -> dict:
+    """What the dashboard's "New agent" form offers: the types, the templates the user may read
+    (public ones and their own), and the teams where they may create agents."""
+    templates = policy_for(AgentTemplate).visible_to(user).order_by("name").values("id", "name", "type")[:100]
+    teams = teams_managed_by(user).order_by("name").values("id", "name")
+    return {"types": AgentType.choices, "templates": list(templates), "teams": list(teams)}
+
+
 def dashboard_filter_choices(rows: list[dict]) -> dict:
     teams = sorted({(row["team"], row["team_name"]) for row in rows if row["team"]}, key=lambda t: t[1])
     return {"status": AgentStatus.choices, "type": AgentType.choices, "team": teams}
@@ -80,12 +89,15 @@ def agent_page(*, user, pk) -> dict:
         policy_for(AgentMetric).visible_to(user).filter(agent=agent).order_by("metric_type")
         .values_list("metric_type", "unit").distinct()
     )
+    deployments = list(deployments)
     return {
         "agent": agent,
+        "next_version": (max((d.version for d in deployments), default=0)) + 1,
+        "live_deployment": next((d for d in deployments if d.status == "deployed"), None),
         "team_name": team,
         "owner_email": owner,
         "editable": policy_for(Agent).editable_by(user).filter(pk=agent.pk).exists(),
-        "deployments": list(deployments),
+        "deployments": deployments,
         "workflows": list(workflows),
         "executions": list(executions),
         "metric_series": metric_series,

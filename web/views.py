@@ -58,6 +58,7 @@ def dashboard(request):
     selected = {name: request.GET.get(name, "") for name in selectors.DASHBOARD_FILTERS}
     return render(request, "web/dashboard.html", page_context(
         request, "dashboard", rows=rows, selected=selected, choices=selectors.dashboard_filter_choices(rows),
+        new_agent=selectors.new_agent_choices(user=request.user),
     ))
 
 

@@ -6,6 +6,7 @@ import secrets
 
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from echelon.dates import DateTimeInputError, parse_aware
 from echelon.db.models import UpdatedAtModel, choice_check, created_at, json_object, uuid_pk
@@ -92,7 +93,9 @@ class Deployment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.agent_id} v{self.version} ({self.status})"
+        # Readers of a deployment read its agent (same policy); lists select the agent with it.
+        agent = self.agent.name if self.agent_id else "No agent"
+        return f"{agent} v{self.version} — {self.status}"
 
     @property
     def run_at(self):
@@ -192,4 +195,9 @@ class WorkflowExecution(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.workflow_id} #{self.execution_id} ({self.status})"
+        workflow = self.workflow.name if self.workflow_id else "No workflow"
+        return f"{workflow} #{self.execution_id or '?'} — {self.status or 'unknown'}"
+
+    def get_absolute_url(self) -> str:
+        """The execution's mind map page (the admin's "view on site")."""
+        return reverse("web-mind-map", args=[self.pk])

@@ -36,7 +36,8 @@ class WorkflowExecutionPolicy(ThroughAgentPolicy):
     readable_relations = ("workflow",)
     # Written by ingestion (writers' tokens, the signed callback, the sync) from n8n's data.
     columns = Columns(writable={"workflow_id", "execution_id", "status", "input_data", "output_data",
-                                "error_data", "execution_time_ms", "started_at", "completed_at"})
+                                "error_data", "execution_time_ms", "started_at", "completed_at"},
+                      ingested=True)
 
     def agent_id_of(self, row):
         return Workflow.objects.filter(pk=row.workflow_id).values_list("agent_id", flat=True).first()

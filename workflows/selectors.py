@@ -10,6 +10,7 @@ from django.db.models.functions import JSONObject
 
 from agents.models import Agent
 from agents.selectors import AgentRows
+from echelon.db.models import IsoUtc
 from echelon.policy import policy_for
 from workflows.models import Deployment, Workflow
 
@@ -25,7 +26,7 @@ def agent_dashboard(*, user) -> list[dict]:
     latest_deployment = (
         Deployment.objects.filter(agent=OuterRef("pk"))
         .order_by("-created_at")
-        .values(json=JSONObject(status="status", deployed_at="deployed_at"))[:1]
+        .values(json=JSONObject(status="status", deployed_at=IsoUtc("deployed_at")))[:1]
     )
     latest_workflow = (
         Workflow.objects.filter(agent=OuterRef("pk"))

@@ -164,6 +164,22 @@ def server_error(request):
     return django_server_error(request)
 
 
+class ApiNotFoundAsJson:
+    """Middleware: a 404 page under /api/ becomes the API's JSON error in every mode. `handler404`
+    (below) answers so only with DEBUG off; with DEBUG on (`make run`) Django renders its
+    technical HTML page for an unmatched URL, which no API client can read."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 404 and request.path.startswith("/api/") \
+                and response.get("Content-Type", "").startswith("text/html"):
+            return not_found(request)
+        return response
+
+
 def not_found(request, exception=None):
     """Django's `handler404`: a URL under /api/ that no route matches (e.g. `/api/v1/agents/0.5/`,
     the router's id pattern refuses dots) answers the API's JSON error, not an HTML page."""

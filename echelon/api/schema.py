@@ -31,8 +31,29 @@ ERROR_DESCRIPTIONS = {
 LIST_404 = "The page number is out of range or not a number, or the cursor is malformed."
 
 
+# Summaries of a viewset's standard actions (an explicit `extend_schema(summary=...)` wins).
+ACTION_SUMMARIES = {
+    "list": "List {plural} you may read",
+    "retrieve": "Get one {singular}",
+    "create": "Create a {singular}",
+    "update": "Replace a {singular} (every writable field)",
+    "partial_update": "Change some fields of a {singular}",
+    "destroy": "Delete a {singular}",
+}
+
+
 class EchelonAutoSchema(AutoSchema):
-    """Adds 400/401/403/404 error responses (with the error body) where they can happen."""
+    """Adds 400/401/403/404 error responses (with the error body) where they can happen, and a
+    summary to every operation: a standard action's is made from its model's name, any other
+    must declare one (tests/api/test_schema.py fails an operation without)."""
+
+    def get_summary(self):
+        action = getattr(self.view, "action", None)
+        queryset = getattr(self.view, "queryset", None)
+        if action in ACTION_SUMMARIES and queryset is not None:
+            meta = queryset.model._meta
+            return ACTION_SUMMARIES[action].format(singular=meta.verbose_name, plural=meta.verbose_name_plural)
+        return None
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)

@@ -16,20 +16,22 @@ AUTH_ERRORS = {
 }
 
 
-@extend_schema(tags=["auth"], responses={200: TokenPairSerializer, **AUTH_ERRORS})
+@extend_schema(tags=["auth"], summary="Get a token: email and password in, access and refresh tokens out",
+               responses={200: TokenPairSerializer, **AUTH_ERRORS})
 class TokenObtainView(TokenObtainPairView):
     """Exchange email and password for an access token (15 min) and a refresh token (7 days)."""
 
     serializer_class = EmailTokenObtainSerializer
 
 
-@extend_schema(tags=["auth"], request=RefreshRequestSerializer, responses={200: TokenPairSerializer, **AUTH_ERRORS})
+@extend_schema(tags=["auth"], summary="Refresh: a new token pair for a refresh token (the old one is revoked)",
+               request=RefreshRequestSerializer, responses={200: TokenPairSerializer, **AUTH_ERRORS})
 class TokenRefreshRotateView(TokenRefreshView):
     """Exchange a refresh token for a new pair; the old refresh token is blacklisted."""
 
 
 @extend_schema(
-    tags=["auth"], request=RefreshRequestSerializer,
+    tags=["auth"], summary="Log out: revoke a refresh token", request=RefreshRequestSerializer,
     responses={204: OpenApiResponse(description="Refresh token revoked."), **AUTH_ERRORS},
 )
 class LogoutView(TokenBlacklistView):

@@ -21,6 +21,14 @@ class DbNow(models.Func):
     output_field = models.DateTimeField()
 
 
+class IsoUtc(models.Func):
+    """A timestamptz as the API's text form (ISO 8601, UTC, `Z`; see echelon.dates.iso_utc), for
+    JSON that PostgreSQL builds itself (`JSONObject`): its own rendering ends in `+00:00`."""
+
+    template = """to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+    output_field = models.TextField()
+
+
 def uuid_pk() -> models.UUIDField:
     return models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
 

@@ -91,7 +91,7 @@ class AgentMetricViewSet(ReadOnlyPolicyViewSet):
         )
         return Response({
             "metric_type": metric_type, "agent": None if agent_id is None else str(agent_id), "bucket": bucket,
-            "from": since.isoformat(), "to": until.isoformat(), "buckets": buckets,
+            "from": since, "to": until, "buckets": buckets,
         })
 
 
@@ -122,4 +122,4 @@ class ApiUsageViewSet(ReadOnlyPolicyViewSet):
         bucket = choice(params, "bucket", ("hour", "day"), default="day")
         since, until = window(params, bucket)
         buckets = api_usage_summary(user=request.user, bucket=bucket, since=since, until=until)
-        return Response({"bucket": bucket, "from": since.isoformat(), "to": until.isoformat(), "buckets": buckets})
+        return Response({"bucket": bucket, "from": since, "to": until, "buckets": buckets})

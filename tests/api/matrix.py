@@ -85,21 +85,23 @@ RESOURCES = {
         superuser | tpl_public tpl_owner tpl_other   | 200      | 201    | 200    | 204    | 201
         """,
     ),
-    # deployments: as their agent (read: owner + team members; write: owner, admin, agent_manager).
-    # A create naming an agent the actor may not change is a 400 (the id is not revealed).
+    # deployments: as their agent (read: owner + team members; stop: owner, admin, agent_manager).
+    # One creation path (the agent's deploy) and changes only through the state machine (stop): no
+    # create or update here; a delete of a deployment that is not finished (this one is pending) is
+    # a 409 (issue 19).
     "deployments": Resource(
         url="/api/v1/deployments/", target="dep_team",
         create={"agent": "@agent_team", "trigger_type": "manual"}, update={"deployment_url": "https://x.test/"},
         actions={"stop": ("post", "stop/", None)},  # dep_team is pending: stopping cancels it
         table="""
         actor     | list                           | retrieve | create | update | delete | stop
-        owner     | dep_team dep_private           | 200      | 201    | 200    | 204    | 200
-        admin     | dep_team                       | 200      | 201    | 200    | 204    | 200
-        manager   | dep_team                       | 200      | 201    | 200    | 204    | 200
-        viewer    | dep_team                       | 200      | 400    | 403    | 403    | 403
-        outsider  | dep_other                      | 404      | 400    | 404    | 404    | 404
+        owner     | dep_team dep_private           | 200      | 405    | 405    | 409    | 200
+        admin     | dep_team                       | 200      | 405    | 405    | 409    | 200
+        manager   | dep_team                       | 200      | 405    | 405    | 409    | 200
+        viewer    | dep_team                       | 200      | 405    | 405    | 403    | 403
+        outsider  | dep_other                      | 404      | 405    | 405    | 404    | 404
         anonymous | -                              | 401      | 401    | 401    | 401    | 401
-        superuser | dep_team dep_private dep_other | 200      | 201    | 200    | 204    | 200
+        superuser | dep_team dep_private dep_other | 200      | 405    | 405    | 409    | 200
         """,
     ),
     # workflows (RLS on, no seed policy): as deployments.

@@ -44,7 +44,6 @@ def test_filter_on_own_row_does_filter(world, as_actor):
 @pytest.mark.parametrize(
     ("url", "body", "field", "foreign"),
     [
-        ("/api/v1/deployments/", {}, "agent", "agent_other"),
         ("/api/v1/workflows/", {"name": "w"}, "agent", "agent_other"),
         ("/api/v1/agents/", {"name": "a", "type": "market"}, "team", "team_other"),
         ("/api/v1/agent-templates/{tpl_public}/instantiate/", {}, "team", "team_other"),
@@ -123,7 +122,6 @@ def test_valid_time_filters_select_rows(world, as_actor):
         ("post", "/api/v1/agents/", {"name": "a", "type": "market", "status": "asleep"}, 400, "status"),
         ("post", "/api/v1/agents/", {"name": "a", "type": "market", "team": 12}, 400, "team"),
         ("patch", "/api/v1/agents/{agent_private}/", {"status": "nonsense"}, 400, "status"),
-        ("post", "/api/v1/deployments/", {"agent": "nope"}, 400, "agent"),
         ("post", "/api/v1/teams/", {"name": "t"}, 400, "slug"),
         ("post", "/api/v1/agent-templates/", {"name": "t", "type": "media", "default_config": "x"}, 400,
          "default_config"),

@@ -7,7 +7,8 @@ How an `/api/v1` expectation reads under `/rest/v1` (PostgREST under RLS):
 - create: 201 → 201; 400 → 400 (the same serializer refusal); 401 → 401 (42501); 405 (no user
   writes) → 403 42501 "permission denied for table";
 - update / delete / activate / pause / mark_read: a success → the row in the representation
-  (deleted: gone); 403, 404, 401 → 0 rows, `[]`, the row unchanged; 405 → 42501. A body naming a
+  (deleted: gone); 403, 404, 401 → 0 rows, `[]`, the row unchanged; 405 → 42501; 409 (a
+  service's refusal, e.g. deleting a live deployment) → 409. A body naming a
   column users may not write (the matrix's deployment update sets `deployment_url`) → 42501 for
   everyone: `/api/v1` skips read-only fields silently, `/rest/v1` refuses them as PostgreSQL's
   column privileges would;
@@ -66,6 +67,8 @@ def _expected(resource, table, operation, drf, actor, world, body):
     kind = "delete" if operation == "delete" else "update"
     if kind == "delete" and not takes(schema, "destroy"):
         return denied
+    if drf == "409":  # refused by the service (a live deployment is stopped, not deleted)
+        return ("status", 409)
     if kind == "update":
         if not (takes(schema, "update") or table in ("users", "notifications")):
             return denied

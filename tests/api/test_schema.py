@@ -58,3 +58,37 @@ def test_swagger_ui_loads_with_no_external_url(db):
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
     assert APIClient().get("/api/v1/schema/").status_code == 200
+
+
+# --- issue 19: docs a new user can follow ---------------------------------------------------------
+def test_every_operation_has_a_summary(schema):
+    missing = [f"{method.upper()} {path}" for path, operations in schema["paths"].items()
+               for method, operation in operations.items() if not (operation.get("summary") or "").strip()]
+    assert missing == [], f"operations without a summary: {missing}"
+
+
+def test_tags_come_in_the_order_a_user_meets_them_and_each_is_described(schema):
+    names = [tag["name"] for tag in schema["tags"]]
+    assert names[:3] == ["auth", "agents", "agent-templates"] and names[-1] == "hooks"
+    used = {tag for operations in schema["paths"].values() for op in operations.values() for tag in op["tags"]}
+    assert used <= set(names), used - set(names)  # no tag falls to the end, undescribed
+    assert all(tag.get("description") for tag in schema["tags"])
+
+
+def test_the_introduction_explains_token_authorize_errors_pagination_and_realtime(schema):
+    intro = schema["info"]["description"]
+    for words in ("POST /api/v1/auth/token/", "Authorize", '{"error": {"code", "message", "fields"}}',
+                  "?page=2", "cursor", "/realtime/v1/websocket", "`Z`"):
+        assert words in intro, words
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_unmatched_api_urls_answer_json_404_in_every_mode(db, settings, debug):
+    settings.DEBUG = debug
+    client = APIClient()
+    for path in ("/api/v1/no-such-thing/", "/api/v1/agents/0.5/", "/api/nothing"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response["Content-Type"] == "application/json", (path, response["Content-Type"])
+        assert response.json()["error"]["code"] == "not_found"
+    assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")  # pages keep HTML

@@ -9,12 +9,15 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import Role, UserRole
 from agents.models import Agent, AgentStatus, AgentType
 from echelon import demo
-from notifications.models import AgentThought, Notification, Priority
-from workflows.models import Deployment, DeploymentStatus, ExecutionStatus, WorkflowExecution
+from echelon.demo import seed_demo
+from monitoring.models import AgentMetric
+from notifications.models import AgentThought, Notification, NotificationType, Priority
+from workflows.models import Deployment, DeploymentStatus, ExecutionStatus, Workflow, WorkflowExecution
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +83,10 @@ def test_demo_users_log_in_with_the_printed_password():
 def test_demo_data_covers_every_enumeration_and_role():
     run()
     assert set(Agent.objects.values_list("type", "status")) == {(t, s) for t in AgentType for s in AgentStatus}
-    assert set(Deployment.objects.values_list("status", flat=True)) == set(DeploymentStatus)
+    # every state a deployment rests in; `deploying`, `stopping` and `unknown` last until a worker or
+    # the next reconcile pass (a demo row left in one would be "deploying for ever", issue 19)
+    transient = {DeploymentStatus.DEPLOYING, DeploymentStatus.STOPPING, DeploymentStatus.UNKNOWN}
+    assert set(Deployment.objects.values_list("status", flat=True)) == set(DeploymentStatus) - transient
     assert set(WorkflowExecution.objects.values_list("status", flat=True)) == set(ExecutionStatus)
     for slug in ("acme", "globex"):
         assert set(UserRole.objects.filter(team__slug=slug).values_list("role", flat=True)) == set(Role)
@@ -135,3 +141,32 @@ def test_demo_workflows_are_not_linked_to_n8n_unless_asked():
     teams = dict(demo.Team.objects.values_list("slug", "pk"))
     asked = demo._build(users, teams, demo.timezone.now(), link_n8n=True)[Workflow]
     assert asked and all(w.n8n_workflow_id.startswith("demo") for w in asked)
+# --- issue 19: demo data a person would believe ----------------------------------------------------
+def test_demo_states_are_consistent_with_each_other():
+    seed_demo()
+    for agent in Agent.objects.all():
+        live = agent.deployments.filter(status="deployed").count()
+        assert live == (1 if agent.status == "active" else 0), (agent.name, agent.status, live)
+        assert "(" not in agent.name  # no "(active)" in a name
+    assert not Deployment.objects.filter(status="deploying").exists()
+    for pending in Deployment.objects.filter(status="pending"):
+        assert pending.trigger_type == "scheduled" and pending.run_at > timezone.now()
+    for stopped in Deployment.objects.filter(status="stopped"):
+        assert stopped.deployed_at and stopped.stopped_at > stopped.deployed_at
+    for workflow in Workflow.objects.all():
+        latest = workflow.executions.order_by("-started_at").values_list("started_at", flat=True).first()
+        assert workflow.last_execution == latest
+def test_demo_metrics_are_in_range():
+    seed_demo()
+    rates = AgentMetric.objects.filter(metric_type="success_rate").values_list("value", flat=True)
+    assert rates and all(0 <= rate <= 100 for rate in rates), max(rates)
+    assert not AgentMetric.objects.filter(value__lt=0).exists()
+def test_demo_notifications_are_real_ones_linked_to_their_agents():
+    seed_demo()
+    notes = list(Notification.objects.all())
+    assert {n.type for n in notes} == set(NotificationType)
+    assert len({n.title for n in notes}) >= 7 and not [n for n in notes if n.title.startswith("Demo notice")]
+    for note in notes:
+        if note.type.startswith(("deployment", "agent")):
+            agent = Agent.objects.get(pk=note.data["agent_id"])
+            assert agent.created_by_id == note.user_id and agent.name in note.message

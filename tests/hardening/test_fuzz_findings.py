@@ -231,19 +231,18 @@ def test_bulk_metrics_far_offset_is_stored_in_utc(owner):
 
 
 # --- workflows.api: the update shape of deployments and workflows in the schema ---------------
-@pytest.mark.parametrize("path,component", [("/api/v1/deployments/{id}/", "DeploymentUpdateRequest"),
-                                            ("/api/v1/workflows/{id}/", "WorkflowUpdateRequest")])
+@pytest.mark.parametrize("path,component", [("/api/v1/workflows/{id}/", "WorkflowUpdateRequest")])
 def test_put_does_not_require_the_agent_fixed_at_creation(schema, path, component):
     body = schema["paths"][path]["put"]["requestBody"]["content"]["application/json"]["schema"]
     assert body["$ref"].endswith(component)
     assert "agent" not in schema["components"]["schemas"][component].get("required", [])
 
 
-def test_put_of_a_deployment_without_agent_keeps_its_agent(owner):
+def test_deployments_take_no_put_at_all(owner):
+    """Issue 19: deployments change only through their state machine (stop), not by PUT."""
     deployment = f.DeploymentFactory(agent=f.AgentFactory(created_by=owner))
     response = client_as(owner).put(f"/api/v1/deployments/{deployment.pk}/", {}, format="json")
-    assert response.status_code == 200, response.content
-    assert response.json()["agent"] == str(deployment.agent_id)
+    assert response.status_code == 405, response.content
 
 
 # --- echelon.api.filters.OrderingFilter ---------------------------------------------------------

@@ -33,27 +33,3 @@ def n8n_client(fake_n8n, n8n_url):
     client.sleeps = sleeps
     yield client
     client.close()
-
-
-@pytest.fixture
-def queue_worker(transactional_db):
-    """Run the task queue's real worker (procrastinate, in this process) until no job is left.
-
-    Needs committed rows (the worker has its own connection), hence `transactional_db`. The
-    queue starts empty (jobs other servers' periodic deferrers left in the test database are
-    dropped) and the periodic deferrer is left out, so that only the jobs this test queued run."""
-    from django.db import connection
-    from procrastinate.contrib.django import app
-
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE procrastinate_jobs, procrastinate_periodic_defers CASCADE")
-
-    def run(**options) -> None:
-        periodic, app.periodic_registry.periodic_tasks = app.periodic_registry.periodic_tasks, {}
-        try:
-            with app.replace_connector(app.connector.get_worker_connector()):
-                app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False, **options)
-        finally:
-            app.periodic_registry.periodic_tasks = periodic
-
-    return run

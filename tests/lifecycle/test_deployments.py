@@ -166,12 +166,15 @@ def test_deploy_request_does_not_call_n8n(client_for, n8n_settings, fake_n8n, qu
     assert [path for _, path, _ in fake_n8n.requests] == ["/api/v1/workflows/ci8N7gTduket1YpF/publish"]
 
 
-def test_rest_create_of_a_deployment_queues_its_publish_too(client_for, settings, queue_worker):
+def test_deployments_have_one_creation_path_the_deploy_action(client_for, settings, queue_worker):
+    """Issue 19: no CRUD create beside `agent_deploy` (which queues its publish, issue 18)."""
     settings.N8N_BASE_URL = ""
     agent = AgentFactory()
-    created = client_for(agent.created_by).post("/api/v1/deployments/", {"agent": str(agent.pk),
-                                                                         "trigger_type": "manual"}, format="json")
-    assert created.status_code == 201 and created.json()["status"] == "deploying", created.content
+    client = client_for(agent.created_by)
+    refused = client.post("/api/v1/deployments/", {"agent": str(agent.pk), "trigger_type": "manual"}, format="json")
+    assert refused.status_code == 405 and not Deployment.objects.exists(), refused.content
+    created = client.post(f"/api/v1/agents/{agent.pk}/deploy/", {}, format="json")
+    assert created.status_code == 202 and created.json()["status"] == "deploying", created.content
     queue_worker()
     assert Deployment.objects.get(pk=created.json()["id"]).status == "deployed"
 
@@ -235,15 +238,6 @@ def test_requested_by_is_the_server_s_whatever_the_client_sends(settings):
                           {"trigger_config": {"requested_by": forged, "note": "x"}}, format="json")
     assert deployed.status_code == 202, deployed.content
     assert deployed.json()["trigger_config"] == {"requested_by": str(agent.created_by_id), "note": "x"}
-    created = owner.post("/api/v1/deployments/", {"agent": str(agent.pk), "trigger_type": "manual",
-                                                 "trigger_config": {"requested_by": forged}}, format="json")
-    assert created.status_code == 201, created.content
-    assert created.json()["trigger_config"] == {"requested_by": str(agent.created_by_id)}
-    # a change keeps the stored audit fields
-    patched = owner.patch(f"/api/v1/deployments/{created.json()['id']}/",
-                          {"trigger_config": {"requested_by": forged, "note": "y"}}, format="json")
-    assert patched.status_code == 200, patched.content
-    assert patched.json()["trigger_config"] == {"requested_by": str(agent.created_by_id), "note": "y"}
     assert not Deployment.objects.filter(trigger_config__requested_by=forged).exists()
     # without an actor (e.g. a service call) there is no requested_by at all, never the client's
     assert agent_deploy(agent=agent, trigger_config={"requested_by": forged}).trigger_config == {}
@@ -263,22 +257,21 @@ def test_deploy_with_an_unstorable_trigger_config_is_400_and_writes_nothing(conf
     assert not Deployment.objects.filter(agent=agent).exists()
 
 
-def test_the_admin_keeps_requested_by_the_servers(superuser):
+def test_the_admin_keeps_requested_by_the_servers(superuser, settings):
+    """The admin makes no deployment by form (issue 19); its redeploy action records the
+    operator who asked, whatever the previous deployment's trigger_config said."""
     from django.test import Client
     from django.urls import reverse
 
+    settings.N8N_BASE_URL = ""
     agent = AgentFactory()
     client = Client()
     client.force_login(superuser)
-    form = {"agent": str(agent.pk), "version": "1", "trigger_type": "manual", "deployment_url": "",
-            "error_message": "", "deployed_at_0": "", "deployed_at_1": "", "stopped_at_0": "", "stopped_at_1": "",
-            "trigger_config": '{"requested_by": "forged", "note": 1}'}
-    added = client.post(reverse("admin:workflows_deployment_add"), form)
-    assert added.status_code == 302, added.context and added.context["adminform"].form.errors
-    deployment = Deployment.objects.get(agent=agent)
-    assert deployment.trigger_config == {"requested_by": str(superuser.pk), "note": 1}
-    changed = client.post(reverse("admin:workflows_deployment_change", args=[deployment.pk]),
-                          {**form, "trigger_config": '{"requested_by": "forged", "note": 2}'})
-    assert changed.status_code == 302
-    deployment.refresh_from_db()
-    assert deployment.trigger_config == {"requested_by": str(superuser.pk), "note": 2}
+    assert client.get(reverse("admin:workflows_deployment_add")).status_code == 403
+    first = agent_deploy(agent=agent, trigger_config={"note": 1})
+    Deployment.objects.filter(pk=first.pk).update(trigger_config={"requested_by": "forged", "note": 1})
+    done = client.post(reverse("admin:workflows_deployment_changelist"),
+                       {"action": "redeploy", "_selected_action": [first.pk]})
+    assert done.status_code == 302
+    assert Deployment.objects.get(agent=agent, version=2).trigger_config == {"requested_by": str(superuser.pk),
+                                                                            "note": 1}

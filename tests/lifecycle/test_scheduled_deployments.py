@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone as dt_timezone
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from echelon.dates import iso_utc
 from notifications.models import Notification
 from tests.factories import AgentFactory, WorkflowFactory
 from tests.threads import run_in_threads
@@ -32,7 +33,7 @@ def test_a_scheduled_deployment_waits_pending_with_its_version_and_run_at_in_utc
     in_two_hours_at_plus_2 = (timezone.now() + timedelta(hours=2)).astimezone(timezone.get_fixed_timezone(120))
     deployment = schedule(agent, in_two_hours_at_plus_2.isoformat())
     assert (deployment.status, deployment.trigger_type, deployment.version) == ("pending", "scheduled", 1)
-    assert deployment.trigger_config["run_at"] == in_two_hours_at_plus_2.astimezone(dt_timezone.utc).isoformat()
+    assert deployment.trigger_config["run_at"] == iso_utc(in_two_hours_at_plus_2)  # UTC, `Z` (issue 19)
     assert not Notification.objects.filter(type__startswith="deployment").exists()
     agent.refresh_from_db()
     assert agent.status == "inactive"
@@ -132,18 +133,15 @@ def test_deploy_endpoint_with_a_past_run_at_is_400_naming_it(client_for):
     assert not Deployment.objects.exists()
 
 
-def test_deployments_endpoint_scheduled_needs_run_at_and_does_not_run_at_once(client_for, django_capture_on_commit_callbacks):
+def test_deploy_endpoint_with_run_at_does_not_run_at_once(client_for, django_capture_on_commit_callbacks):
+    """The one creation path (issue 19): the agent's deploy with `run_at` schedules it."""
     agent = AgentFactory()
     client = client_for(agent.created_by)
-    missing = client.post("/api/v1/deployments/", {"agent": str(agent.pk), "trigger_type": "scheduled"}, format="json")
-    assert missing.status_code == 400
-    assert missing.json()["error"]["fields"]["trigger_config"] == [
-        "scheduled: run_at must be an ISO 8601 date-time, e.g. 2026-12-01T02:00:00Z"]
-
+    assert client.post("/api/v1/deployments/", {"agent": str(agent.pk), "trigger_type": "scheduled"},
+                       format="json").status_code == 405
     with django_capture_on_commit_callbacks(execute=True):  # what runs after commit has run
-        created = client.post("/api/v1/deployments/", {"agent": str(agent.pk), "trigger_type": "scheduled",
-                                                       "trigger_config": {"run_at": later(hours=3)}}, format="json")
-    assert created.status_code == 201, created.content
+        created = client.post(f"/api/v1/agents/{agent.pk}/deploy/", {"run_at": later(hours=3)}, format="json")
+    assert created.status_code in (201, 202), created.content
     assert Deployment.objects.get().status == "pending"
 
 

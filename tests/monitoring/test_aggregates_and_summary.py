@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from echelon.dates import iso_utc
 from monitoring.models import ApiUsage
 from tests import factories
 
@@ -41,7 +42,7 @@ def test_hourly_aggregates_match_python(client_for, owner):
         values = [Decimal(rng.randint(0, 10_000_000)) / 10_000 for _ in range(17 + hour)]
         for i, value in enumerate(values):
             factories.AgentMetricFactory(agent=agent, value=value, recorded_at=T0 + timedelta(hours=hour, minutes=i))
-        expected[(T0 + timedelta(hours=hour)).isoformat()] = values
+        expected[iso_utc(T0 + timedelta(hours=hour))] = values  # the API's one format (issue 19)
     factories.AgentMetricFactory(agent=agent, metric_type="cost", value=1, recorded_at=T0)  # other type
     factories.AgentMetricFactory(agent=agent, value=5, recorded_at=T0 + timedelta(hours=3))  # outside `to`
 
@@ -122,7 +123,7 @@ def test_usage_summary_per_day_by_endpoint_and_agent(client_for, owner):
     assert response.status_code == 200, response.content
     first, second = response.json()["buckets"]
     times = [ms for *_, ms, _ in day1]
-    assert first["bucket"] == T0.isoformat()
+    assert first["bucket"] == iso_utc(T0)
     assert (first["requests"], first["errors"], first["cost_usd"]) == (5, 2, "0.0020")
     assert first["p50_ms"] == pytest.approx(percentile_cont(times, 0.5))
     assert first["p95_ms"] == pytest.approx(percentile_cont(times, 0.95))

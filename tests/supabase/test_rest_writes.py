@@ -90,15 +90,15 @@ def test_status_goes_through_its_service_and_deployments_through_theirs(w):
     assert response.json() == [{"status": "active"}]
     note = Notification.objects.get(user=w["owner"])
     assert note.data == {"agent_id": str(w["agent"].pk), "old_status": "inactive", "new_status": "active"}
+    # one creation path for deployments (issue 19): the agent's deploy, not an insert
     response = post(w["owner"], "deployments", {"agent_id": str(w["agent"].pk), "trigger_type": "manual"},
                     **REPRESENTATION)
-    assert response.status_code == 201, response.content
-    row = response.json()[0]
-    assert row["version"] == 1 and row["trigger_config"]["requested_by"] == str(w["owner"].pk)
-    response = patch(w["owner"], "deployments", f"id=eq.{row['id']}", {"status": "deployed"})
-    assert response.status_code == 403 and response.json()["code"] == "42501"
-    response = patch(w["owner"], "deployments", f"id=eq.{row['id']}", {"agent_id": str(w["other"].pk)})
-    assert response.status_code == 403 and "created" in response.json()["hint"]
+    assert response.status_code == 403 and response.json()["code"] == "42501", response.content
+    assert not Deployment.objects.exists()
+    row = Deployment.objects.create(agent=w["agent"], version=1, status="stopped")
+    for body in ({"status": "deployed"}, {"agent_id": str(w["other"].pk)}):
+        response = patch(w["owner"], "deployments", f"id=eq.{row.pk}", body)
+        assert response.status_code == 403 and response.json()["code"] == "42501"
 
 
 def test_rows_the_user_may_not_change_are_not_matched(w):

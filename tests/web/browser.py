@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
+
+from notifications.models import NodeType
+from tests import factories
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
@@ -22,3 +26,14 @@ def wait_live(page):
     from playwright.sync_api import expect
 
     expect(page.locator("#live-state")).to_have_attribute("data-state", "live", timeout=10_000)
+
+
+def tree_of(execution, count: int):
+    """`count` thoughts: node 0 is the root, node i's parent is node (i-1)//3."""
+    types = [NodeType.INPUT, NodeType.PROCESSING, NodeType.ACTION, NodeType.OUTPUT]
+    for i in range(count):
+        factories.AgentThoughtFactory(
+            execution=execution, node_id=f"n{i}", parent_node_id=None if i == 0 else f"n{(i - 1) // 3}",
+            node_type=types[min(3, (i.bit_length()))], content=f"Thought {i}: weighing the evidence for step {i}",
+            confidence_score=Decimal("0.50") + Decimal(i % 50) / 100, processing_time_ms=10 + i,
+        )

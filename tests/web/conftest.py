@@ -19,7 +19,11 @@ import time
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
+from django.utils import timezone
 
+from accounts.models import Role
+from agents.models import AgentStatus, AgentType
+from tests import factories
 from tests.servers import ROOT, free_port, live_database_url
 from tests.web.browser import DESKTOP
 
@@ -141,3 +145,24 @@ def open_page(browser, web_url):
     yield open_
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def world():
+    """An owner with two agents, a team where the owner is a viewer and `admin` is admin with
+    one agent, and an outsider's private agent."""
+    owner, admin, outsider = factories.UserFactory(), factories.UserFactory(), factories.UserFactory()
+    team = factories.TeamFactory(created_by=admin, name="Acme research")
+    factories.UserRoleFactory(user=admin, team=team, role=Role.ADMIN)
+    factories.UserRoleFactory(user=owner, team=team, role=Role.VIEWER)
+    mine = [
+        factories.AgentFactory(created_by=owner, name="Market watcher", status=AgentStatus.ACTIVE),
+        factories.AgentFactory(created_by=owner, name="News digger", type=AgentType.WEBSEARCH, team=team),
+    ]
+    team_agent = factories.AgentFactory(created_by=admin, team=team, name="Team alarm", type=AgentType.ALARM,
+                                        status=AgentStatus.ACTIVE)
+    hidden = factories.AgentFactory(created_by=outsider, name="Outsider secret")
+    factories.DeploymentFactory(agent=mine[0], version=1, status="deployed", deployed_at=timezone.now())
+    factories.WorkflowFactory(agent=mine[0])
+    return {"owner": owner, "admin": admin, "outsider": outsider, "team": team, "mine": mine,
+            "team_agent": team_agent, "hidden": hidden}

@@ -16,41 +16,20 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from accounts.models import Role, UserRole
-from agents.models import AgentStatus, AgentType
+from accounts.models import UserRole
+from agents.models import AgentStatus
 from agents.services import agent_set_status
 from echelon.auth.tokens import access_token_for
 from monitoring.models import MetricType, MetricUnit
-from notifications.models import NodeType, Priority
+from notifications.models import Priority
 from tests import factories
-from tests.web.browser import DESKTOP, PHONE, screenshot, wait_live
+from tests.web.browser import DESKTOP, PHONE, screenshot, tree_of, wait_live
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def rows_on(page) -> set[str]:
     return set(page.locator("#agent-rows tr.agent-row").evaluate_all("rows => rows.map(r => r.dataset.agentId)"))
-
-
-@pytest.fixture
-def world():
-    """An owner with two agents, a team where the owner is a viewer and `admin` is admin with
-    one agent, and an outsider's private agent."""
-    owner, admin, outsider = factories.UserFactory(), factories.UserFactory(), factories.UserFactory()
-    team = factories.TeamFactory(created_by=admin, name="Acme research")
-    factories.UserRoleFactory(user=admin, team=team, role=Role.ADMIN)
-    factories.UserRoleFactory(user=owner, team=team, role=Role.VIEWER)
-    mine = [
-        factories.AgentFactory(created_by=owner, name="Market watcher", status=AgentStatus.ACTIVE),
-        factories.AgentFactory(created_by=owner, name="News digger", type=AgentType.WEBSEARCH, team=team),
-    ]
-    team_agent = factories.AgentFactory(created_by=admin, team=team, name="Team alarm", type=AgentType.ALARM,
-                                        status=AgentStatus.ACTIVE)
-    hidden = factories.AgentFactory(created_by=outsider, name="Outsider secret")
-    factories.DeploymentFactory(agent=mine[0], version=1, status="deployed", deployed_at=timezone.now())
-    factories.WorkflowFactory(agent=mine[0])
-    return {"owner": owner, "admin": admin, "outsider": outsider, "team": team, "mine": mine,
-            "team_agent": team_agent, "hidden": hidden}
 
 
 def test_sign_in_then_the_dashboard_lists_exactly_the_readable_agents(open_page, world):
@@ -74,10 +53,10 @@ def test_sign_in_then_the_dashboard_lists_exactly_the_readable_agents(open_page,
     wait_live(page)
 
     # Filters narrow the rows in place.
-    page.get_by_label("Type").select_option("alarm")
+    page.get_by_label("Type", exact=True).select_option("alarm")
     expect(page.locator("#agent-rows tr.agent-row:visible")).to_have_count(1)
     assert "type=alarm" in page.url
-    page.get_by_label("Type").select_option("")
+    page.get_by_label("Type", exact=True).select_option("")
     expect(page.locator("#agent-rows tr.agent-row:visible")).to_have_count(3)
 
     page.get_by_role("button", name="Sign out").click()
@@ -119,7 +98,10 @@ def test_a_viewer_sees_no_action_buttons_and_404_for_another_users_agent(open_pa
     expect(team_row).to_be_visible()
     expect(team_row.locator("button")).to_have_count(0)  # a viewer of the team: read only
     expect(team_row).to_contain_text("view only")
-    expect(page.locator(f"#agent-{world['mine'][0].pk} button[data-action]")).to_have_count(3)
+    mine = page.locator(f"#agent-{world['mine'][0].pk}")
+    expect(mine.locator("button[data-action]")).to_have_count(2)  # activate, pause
+    expect(mine.get_by_role("link", name=f"Deploy {world['mine'][0].name}")).to_have_count(1)  # asks on its page
+    expect(team_row.get_by_role("link", name=re.compile("^Deploy"))).to_have_count(0)
 
     detail = page.goto(f"/agents/{world['team_agent'].pk}/")
     assert detail.status == 200
@@ -128,17 +110,6 @@ def test_a_viewer_sees_no_action_buttons_and_404_for_another_users_agent(open_pa
     response = page.goto(f"/agents/{world['hidden'].pk}/")
     assert response.status == 404
     assert "Outsider secret" not in page.content()
-
-
-def tree_of(execution, count: int):
-    """`count` thoughts: node 0 is the root, node i's parent is node (i-1)//3."""
-    types = [NodeType.INPUT, NodeType.PROCESSING, NodeType.ACTION, NodeType.OUTPUT]
-    for i in range(count):
-        factories.AgentThoughtFactory(
-            execution=execution, node_id=f"n{i}", parent_node_id=None if i == 0 else f"n{(i - 1) // 3}",
-            node_type=types[min(3, (i.bit_length()))], content=f"Thought {i}: weighing the evidence for step {i}",
-            confidence_score=Decimal("0.50") + Decimal(i % 50) / 100, processing_time_ms=10 + i,
-        )
 
 
 def test_the_mind_map_draws_50_nodes_and_49_edges_and_adds_a_posted_thought(open_page, web_url, world):
@@ -281,7 +252,15 @@ def test_buttons_act_through_the_api_and_the_agent_page_follows_changes_live(ope
     row.get_by_role("button", name=f"Activate {agent.name}").click()  # session + CSRF through the REST API
     expect(row).to_have_attribute("data-status", "active")
     expect(row.get_by_role("button", name=f"Activate {agent.name}")).to_be_disabled()
-    row.get_by_role("button", name=f"Deploy {agent.name}").click()
+    # Deploy needs a workflow, and asks first on the agent's page (issue 19)
+    expect(row.get_by_role("button", name=f"Deploy {agent.name}")).to_be_disabled()
+    factories.WorkflowFactory(agent=agent)
+    page.reload()
+    wait_live(page)
+    row.get_by_role("link", name=f"Deploy {agent.name}").click()
+    page.get_by_role("dialog").get_by_role("button", name="Deploy v1").click()
+    expect(page.locator("#deployments-section tr[data-deployment-id] .status")).to_have_text("deployed")
+    page.goto("/")
     expect(row.locator("td[data-label=Deployment] .status")).to_have_text("deployed")
     agent.refresh_from_db()
     assert agent.status == AgentStatus.ACTIVE and agent.deployments.get().status == "deployed"

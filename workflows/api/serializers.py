@@ -76,13 +76,6 @@ class DeploymentSerializer(CreateOnlyAgentMixin, ModelSerializer):
         return deployment
 
 
-class DeploymentUpdateSerializer(DeploymentSerializer):
-    """The shape of PUT/PATCH in the schema: `agent` is not writable after creation, so it is
-    not required there (the schema demanded it while the API ignored it; found by schemathesis)."""
-
-    agent = serializers.UUIDField(read_only=True)
-
-
 class WorkflowSerializer(CreateOnlyAgentMixin, ModelSerializer):
     agent = agent_field()
 
@@ -112,6 +105,7 @@ class WorkflowExecutionSerializer(ModelSerializer):
 
 
 class WorkflowUpdateSerializer(WorkflowSerializer):
-    """PUT/PATCH in the schema: `agent` is fixed at creation (see DeploymentUpdateSerializer)."""
+    """PUT/PATCH in the schema: `agent` is fixed at creation, so it is not required there (the
+    schema demanded it while the API ignored it; found by schemathesis)."""
 
     agent = serializers.UUIDField(read_only=True)

@@ -20,20 +20,21 @@ from agents.api.serializers import AgentDashboardRowSerializer
 from agents.models import Agent
 from echelon.api.pagination import CataloguePagination, TimeSeriesPagination
 from echelon.api.responses import ORJSONResponse
-from echelon.api.viewsets import TIME_SERIES_FILTERS, PolicyActionViewSet, PolicyViewSet, ReadOnlyPolicyViewSet
+from echelon.api.viewsets import (
+    TIME_SERIES_FILTERS, PolicyActionViewSet, PolicyViewSet, ReadDeletePolicyViewSet, ReadOnlyPolicyViewSet,
+)
 from echelon.clientaddr import client_address
 from echelon.errors import DomainError
 from echelon.jsonvalues import unstorable_message, unstorable_path
 from echelon.openapi import ERRORS, described, error as error_response
 from workflows.api.filters import DeploymentFilterSet, WorkflowExecutionFilterSet, WorkflowFilterSet
 from workflows.api.serializers import (
-    DeploymentSerializer, DeploymentUpdateSerializer, WorkflowExecutionSerializer, WorkflowSerializer,
+    DeploymentSerializer, WorkflowExecutionSerializer, WorkflowSerializer,
     WorkflowUpdateSerializer,
 )
-from workflows.models import Deployment, TriggerType, Workflow, WorkflowExecution
-from workflows.models import DeploymentStatus
+from workflows.models import Deployment, DeploymentStatus, TriggerType, Workflow, WorkflowExecution
 from workflows.selectors import agent_dashboard
-from workflows.services.deployments import deployment_request, deployment_stop_request
+from workflows.services.deployments import deployment_delete, deployment_request, deployment_stop_request
 from workflows.services.hooks import MAX_BODY_BYTES, SIGNATURE_HEADER, WORKFLOW_HEADER, HookRejected, hook_receive
 from workflows.services.links import workflow_rotate_secret
 from workflows.services.thoughts import execution_mind_map, thoughts_ingest
@@ -46,20 +47,27 @@ SecretShownOnce = inline_serializer("WorkflowSecret", {
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Deployments of agents you may read."),
-    create=extend_schema(summary="Record a pending deployment (next version) of an agent you may change."),
-    destroy=extend_schema(summary="Delete a deployment record (agent owner, team admin or agent_manager)."),
-    update=extend_schema(request=DeploymentUpdateSerializer),
-    partial_update=extend_schema(request=DeploymentUpdateSerializer),
+    list=extend_schema(summary="List deployments of agents you may read"),
+    retrieve=extend_schema(summary="Get one deployment"),
+    destroy=extend_schema(
+        summary="Delete a finished (stopped or failed) deployment record",
+        description="A pending, deploying or deployed deployment answers 409: stop it first "
+                    "(`POST /api/v1/deployments/{id}/stop/`). New deployments come from "
+                    "`POST /api/v1/agents/{id}/deploy/`; they change only through their state machine.",
+        responses={204: None, **ERRORS, 409: error_response("the deployment is not finished: stop it first")},
+    ),
 )
-class DeploymentViewSet(PolicyViewSet):
+class DeploymentViewSet(ReadDeletePolicyViewSet):
+    """Deployments are read here; one creation path (the agent's deploy), one way to end a live
+    one (stop), both through workflows.services.deployments; finished records may be deleted."""
+
     queryset = Deployment.objects.all()
     serializer_class = DeploymentSerializer
     filterset_class = DeploymentFilterSet
     pagination_class = CataloguePagination
     ordering_fields = ["created_at", "deployed_at", "version"]
     ordering = ["-created_at", "id"]
-    edit_actions = PolicyViewSet.edit_actions | {"stop"}
+    edit_actions = frozenset({"stop"})  # no update: deployments change through their state machine
     denied_messages = {"stop": "You may not stop this deployment"}
 
     @extend_schema(
@@ -80,6 +88,9 @@ class DeploymentViewSet(PolicyViewSet):
         deployment = deployment_stop_request(deployment=self.get_object(), actor=request.user)
         answer = status.HTTP_200_OK if deployment.status == DeploymentStatus.STOPPED else status.HTTP_202_ACCEPTED
         return Response(DeploymentSerializer(deployment, context=self.get_serializer_context()).data, status=answer)
+
+    def perform_destroy(self, instance):
+        deployment_delete(deployment=instance)  # DeploymentNotDeletable (a Conflict): 409
 
 
 @extend_schema_view(
@@ -231,6 +242,7 @@ class N8nHookViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="hooks_n8n", tags=["hooks"], auth=[], request=OpenApiTypes.OBJECT,
+        summary="n8n's signed callback: record an execution and its thoughts (HMAC, no token)",
         responses={
             200: described("replay of a recorded execution"),
             201: described("execution recorded"),

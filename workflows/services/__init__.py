@@ -2,9 +2,11 @@
 callback. Import from here; the submodules are implementation detail."""
 
 from workflows.services.deployments import (
+    DeploymentNotDeletable,
     DeploymentStateError,
     agent_deploy,
     deployment_create,
+    deployment_delete,
     deployment_finish,
     deployment_run,
     deployment_stop,
@@ -20,7 +22,7 @@ from workflows.services.executions import (
 )
 
 __all__ = [
-    "DeploymentStateError", "ExecutionReport", "RecordResult", "agent_deploy", "deployment_create",
+    "DeploymentNotDeletable", "DeploymentStateError", "ExecutionReport", "deployment_delete", "RecordResult", "agent_deploy", "deployment_create",
     "deployment_finish", "deployment_run", "deployment_stop", "deployments_run_due", "ScheduleError", "execution_record", "execution_status_from_n8n",
     "report_from_n8n",
 ]

@@ -367,3 +367,31 @@ def _record_cancel(*, deployment: Deployment) -> Deployment | None:
         return None
     _transition(locked, S.STOPPED, stopped_at=timezone.now())
     return locked
+
+
+# Deployments whose record may be deleted: finished ones. A live, deploying or scheduled one is
+# stopped first (`deployment_stop`), so n8n never keeps publishing what no row records.
+DELETABLE = frozenset({S.STOPPED, S.FAILED})
+
+
+class DeploymentNotDeletable(DeploymentStateError):
+    """A delete of a deployment that is not finished (409 with this message, in `/api/v1` and
+    `/rest/v1` alike: both answer an `echelon.errors.Conflict` so)."""
+
+    def __init__(self, deployment: Deployment):
+        Conflict.__init__(
+            self, f"Deployment v{deployment.version} is {deployment.status}: stop it first "
+                  f"(POST /api/v1/deployments/{deployment.pk}/stop/); only stopped or failed deployments are deleted",
+            field="status", current=deployment.status,
+        )
+        self.current, self.target = deployment.status, "deleted"
+
+
+@transaction.atomic
+def deployment_delete(*, deployment: Deployment) -> None:
+    """Delete a finished deployment's record (row locked); DeploymentNotDeletable otherwise."""
+    locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    if locked.status not in DELETABLE:
+        raise DeploymentNotDeletable(locked)
+    locked.delete()
+

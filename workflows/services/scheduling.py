@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from echelon.dates import NO_OFFSET, NOT_ISO, DateTimeInputError, parse_aware
+from echelon.dates import NO_OFFSET, NOT_ISO, DateTimeInputError, iso_utc, parse_aware
 from echelon.errors import DomainError
 from workflows.models import Deployment, DeploymentStatus, TriggerType
 
@@ -46,7 +46,7 @@ def run_at_checked(value, *, now: datetime | None = None) -> datetime:
 
 def scheduled_config(trigger_config: dict, *, now: datetime | None = None) -> dict:
     """The trigger_config of a scheduled deployment, with `run_at` checked and written in UTC."""
-    return {**trigger_config, "run_at": run_at_checked(trigger_config.get("run_at"), now=now).isoformat()}
+    return {**trigger_config, "run_at": iso_utc(run_at_checked(trigger_config.get("run_at"), now=now))}
 
 
 def due_deployments(*, now: datetime | None = None) -> list[Deployment]:

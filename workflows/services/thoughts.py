@@ -159,7 +159,7 @@ def execution_mind_map(*, execution_id) -> list[dict]:
             "type": row["node_type"], "content": row["content"], "metadata": row["metadata"],
             "confidence": float(confidence) if confidence is not None else None,
             "processing_time_ms": row["processing_time_ms"],
-            "created_at": row["created_at"].isoformat() if row["created_at"] else None, "children": [],
+            "created_at": row["created_at"], "children": [],
         }
     roots = []
     for node in nodes.values():

@@ -4,7 +4,7 @@
 // the server when one of them changes.
 
 import { lineChart } from "./chart.js";
-import { api, coalesce, errorToast, refreshSections, socket } from "./live.js";
+import { api, coalesce, errorToast, refreshSections, socket, toast } from "./live.js";
 
 const head = document.getElementById("agent");
 const agentId = head.dataset.agentId;
@@ -57,7 +57,7 @@ function setStatus(status) {
   const activate = head.querySelector("[data-action=activate]");
   const pause = head.querySelector("[data-action=pause]");
   if (activate) activate.disabled = status === "active";
-  if (pause) pause.disabled = status === "paused";
+  if (pause) pause.disabled = status !== "active";  // only an active agent can be paused
 }
 
 const LIVE_SECTIONS = ["deployments-section", "workflows-section", "executions-section"];
@@ -95,21 +95,108 @@ socket.onReconnect(() => {
   loadCharts();
 });
 
+// --- actions: activate / pause at once; deploy after a confirmation; stop a deployment -------
+// Deploy and stop answer 201/200, or 202 once they run in the background (issue 18): either is
+// accepted, and the outcome arrives as a realtime change of the deployment row.
+const confirmDeploy = document.getElementById("confirm-deploy");
+
+async function deploy(button) {
+  confirmDeploy.returnValue = "";
+  confirmDeploy.showModal();
+  const choice = await new Promise((resolve) => confirmDeploy.addEventListener("close", () => resolve(confirmDeploy.returnValue), { once: true }));
+  if (choice !== "deploy") return;
+  button.disabled = true;
+  try {
+    await api("POST", `/api/v1/agents/${agentId}/deploy/`, {});
+    toast({ title: "Deployment started", message: "Its status appears under Deployments.", kind: "info" });
+    refreshLive();
+  } catch (err) {
+    errorToast("Could not deploy the agent", err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
 head.addEventListener("click", async (event) => {
   const button = event.target.closest("button[data-action]");
   if (!button) return;
   const action = button.dataset.action;
+  if (action === "deploy") {
+    deploy(button);
+    return;
+  }
   button.disabled = true;
   try {
-    const result = await api("POST", `/api/v1/agents/${agentId}/${action}/`, action === "deploy" ? {} : undefined);
-    // deploy answers 202 with the deployment "deploying": a worker calls n8n, and the outcome
-    // (deployed / failed / unknown) arrives as a change of the deployments row, re-rendered live.
-    if (action === "deploy") refreshLive();
-    else setStatus(result.status);
+    const result = await api("POST", `/api/v1/agents/${agentId}/${action}/`);
+    setStatus(result.status);
   } catch (err) {
     errorToast(`Could not ${action} the agent`, err);
-  } finally {
-    const status = head.dataset.status;
-    button.disabled = (action === "activate" && status === "active") || (action === "pause" && status === "paused");
+    setStatus(head.dataset.status);
   }
 });
+
+// The dashboard's Deploy… links here with #deploy: ask at once.
+const deployButton = head.querySelector("[data-action=deploy]");
+if (location.hash === "#deploy" && deployButton && !deployButton.disabled && confirmDeploy) {
+  history.replaceState(null, "", location.pathname);
+  deploy(deployButton);
+}
+
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-stop]");
+  if (!button) return;
+  button.disabled = true;
+  try {
+    await api("POST", `/api/v1/deployments/${button.dataset.stop}/stop/`);
+    refreshLive();
+  } catch (err) {
+    errorToast("Could not stop the deployment", err);
+    button.disabled = false;
+  }
+});
+
+// --- configuration: edit both JSON objects, saved with one PATCH ----------------------------
+const configForm = document.getElementById("config-form");
+if (configForm) {
+  const view = document.getElementById("config-view");
+  const edit = document.getElementById("config-edit");
+  const errorBox = document.getElementById("config-error");
+  const show = (editing) => {
+    configForm.hidden = !editing;
+    view.hidden = editing;
+    edit.hidden = editing;
+    errorBox.hidden = true;
+  };
+  edit.addEventListener("click", () => {
+    show(true);
+    document.getElementById("config-input").focus();
+  });
+  document.getElementById("config-cancel").addEventListener("click", () => show(false));
+  configForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = {};
+    for (const [field, id] of [["config", "config-input"], ["deployment_config", "deployment-config-input"]]) {
+      try {
+        body[field] = JSON.parse(document.getElementById(id).value);
+      } catch (err) {
+        errorBox.textContent = `${field}: not valid JSON (${err.message})`;
+        errorBox.hidden = false;
+        return;
+      }
+    }
+    const save = document.getElementById("config-save");
+    save.disabled = true;
+    try {
+      const agent = await api("PATCH", `/api/v1/agents/${agentId}/`, body);
+      document.getElementById("config-shown").textContent = JSON.stringify(agent.config, null, 2);
+      document.getElementById("deployment-config-shown").textContent = JSON.stringify(agent.deployment_config, null, 2);
+      show(false);
+      toast({ title: "Configuration saved", message: agent.name, kind: "info" });
+    } catch (err) {
+      errorBox.textContent = err.message;
+      errorBox.hidden = false;
+    } finally {
+      save.disabled = false;
+    }
+  });
+}

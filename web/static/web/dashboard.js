@@ -1,9 +1,11 @@
-// Dashboard: filters applied in the browser, activate / pause / deploy through the REST API,
+// Dashboard: filters applied in the browser, activate / pause through the REST API (Deploy opens
+// the agent's page, which asks for a confirmation first),
 // and rows kept current by the realtime socket. An agent UPDATE patches its row at once;
 // anything else (new or deleted agents, deployments, workflow counters) re-renders the rows
 // from the server, so the policy and the template stay the only source of what is shown.
 
-import { api, coalesce, errorToast, formatTime, refreshSections, socket, userId } from "./live.js";
+import { api, coalesce, errorToast, refreshSections, socket, userId } from "./live.js";
+import { setTime } from "./time.js";
 
 const filters = document.getElementById("filters");
 const total = document.getElementById("agent-total");
@@ -49,7 +51,7 @@ function patchRow(record) {
     const activate = row.querySelector("[data-action=activate]");
     const pause = row.querySelector("[data-action=pause]");
     if (activate) activate.disabled = record.status === "active";
-    if (pause) pause.disabled = record.status === "paused";
+    if (pause) pause.disabled = record.status !== "active";  // only an active agent can be paused
     row.classList.remove("flash");
     void row.offsetWidth; // restart the highlight animation
     row.classList.add("flash");
@@ -60,9 +62,7 @@ function patchRow(record) {
   }
   if (record.name) row.querySelector(".agent-name").textContent = record.name;
   if (record.updated_at) {
-    const time = row.querySelector("[data-field=updated_at]");
-    time.dateTime = record.updated_at;
-    time.textContent = formatTime(record.updated_at);
+    setTime(row.querySelector("[data-field=updated_at]"), record.updated_at);
   }
   return true;
 }
@@ -104,16 +104,13 @@ document.getElementById("agent-rows").parentElement.addEventListener("click", as
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
   try {
-    const result = await api("POST", `/api/v1/agents/${id}/${action}/`, action === "deploy" ? {} : undefined);
-    // deploy answers 202 "deploying"; the worker's outcome arrives as a deployments change (re-render).
-    if (action === "deploy") refreshRows();
-    else patchRow(result);
+    patchRow(await api("POST", `/api/v1/agents/${id}/${action}/`));
   } catch (err) {
     errorToast(`Could not ${action} ${row.querySelector(".agent-name").textContent}`, err);
   } finally {
     button.removeAttribute("aria-busy");
     const status = row.dataset.status;
-    button.disabled = (action === "activate" && status === "active") || (action === "pause" && status === "paused");
+    button.disabled = (action === "activate" && status === "active") || (action === "pause" && status !== "active");
   }
 });
 

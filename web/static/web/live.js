@@ -4,6 +4,7 @@
 
 import { el } from "./dom.js";
 import { RealtimeSocket } from "./realtime.js";
+import { localizeTimes } from "./time.js";
 
 const config = JSON.parse(document.getElementById("live-config").textContent);
 export const userId = config.user_id;
@@ -30,7 +31,9 @@ export async function api(method, path, body) {
   });
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const detail = (data && (data.detail || data.message || data.error)) || response.statusText;
+    // the API's error shape first ({"error": {"message", ...}}: one sentence naming the field)
+    const detail = (data && ((data.error && data.error.message) || data.detail || data.message || data.error))
+      || response.statusText;
     throw new ApiError(response.status, typeof detail === "string" ? detail : JSON.stringify(detail));
   }
   return data;
@@ -63,14 +66,8 @@ export const socket = new RealtimeSocket({
   onState: showState,
 });
 
-// --- formatting -----------------------------------------------------------------------------
-const timeFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
-
-export function formatTime(value) {
-  if (!value) return "—";
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? String(value) : timeFormat.format(date);
-}
+// --- formatting: one time format (time.js) for rendered, patched and charted times -----------
+localizeTimes(document);
 
 
 // --- toasts and the bell --------------------------------------------------------------------
@@ -126,7 +123,11 @@ export async function refreshSections(ids) {
   for (const id of ids) {
     const fresh = doc.getElementById(id);
     const current = document.getElementById(id);
-    if (fresh && current) current.replaceWith(document.importNode(fresh, true));
+    if (fresh && current) {
+      const node = document.importNode(fresh, true);
+      localizeTimes(node);
+      current.replaceWith(node);
+    }
   }
 }
 

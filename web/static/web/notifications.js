@@ -1,7 +1,8 @@
 // Notifications page: mark one / all read through the REST API; new notifications (pushed on
 // the socket by live.js) are added to the top of the list as they arrive.
 
-import { api, errorToast, formatTime, setUnread, unread } from "./live.js";
+import { api, errorToast, setUnread, unread } from "./live.js";
+import { setTime } from "./time.js";
 
 const list = document.getElementById("notification-list");
 const markAll = document.getElementById("mark-all-read");
@@ -56,9 +57,14 @@ document.addEventListener("echelon:notification", (event) => {
     item.querySelector("[data-field=title]").textContent = n.title;
     item.querySelector("[data-field=message]").textContent = n.message;
     item.querySelector("[data-field=type]").textContent = (n.type || "").replaceAll("_", " ");
-    const time = item.querySelector("[data-field=created_at]");
-    time.dateTime = n.created_at;
-    time.textContent = formatTime(n.created_at);
+    setTime(item.querySelector("[data-field=created_at]"), n.created_at);
+    const link = item.querySelector("[data-field=agent]");
+    const agentId = n.data && n.data.agent_id;
+    if (link && agentId && /^[0-9a-f-]{36}$/i.test(agentId)) {
+      link.href = `/agents/${agentId}/`;
+      link.textContent = n.data.agent_name || "Open the agent";
+      link.hidden = false;
+    }
     item.querySelector("[data-action=mark-read]").setAttribute("aria-label", `Mark “${n.title}” read`);
     list.prepend(item);
     document.getElementById("notifications-empty").hidden = true;
