@@ -7,7 +7,8 @@ workflows, in this order:
 1. a `deploying` deployment younger than `STALE_AFTER` has a worker on it: the agent is left alone;
 2. an `unknown` deployment (n8n did not answer its publish) or a stale `deploying` one (its worker
    died mid-call) is resolved from what n8n did: every linked workflow published → deployed,
-   otherwise failed, each with its notification;
+   otherwise failed, each with its notification (n8n's state speaks for the newest one only:
+   older ones are superseded);
 3. a `stopping` deployment is finished: what is still published is unpublished, then stopped;
 4. the difference left is repaired: with a live deployment every linked workflow must be
    published (republished otherwise), without one none may be (unpublished otherwise). What was
