@@ -106,7 +106,7 @@ load: $(DEV_STAMP) $(NGINX)
 # Screenshots of every page and admin changelist at 1280x800 and 390x844 into artifacts/screenshots/
 # (committed, so a review sees them): the browser tests that write them.
 screenshots: $(DEV_STAMP) $(NODE_STAMP) $(CHROMIUM)
-	$(WITH_DB) $(PY) -m pytest tests/web/test_browser.py::test_screenshots_of_every_page \
+	ECHELON_SCREENSHOTS=artifacts/screenshots $(WITH_DB) $(PY) -m pytest tests/web/test_browser.py::test_screenshots_of_every_page \
 		tests/web/test_console_browser.py::test_screenshots_of_every_admin_changelist_and_the_agent_form $(PYTEST_ARGS)
 
 clean:

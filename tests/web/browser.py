@@ -1,14 +1,20 @@
-"""Browser test helpers: viewport sizes, screenshots into artifacts/, waiting for the live badge."""
+"""Browser test helpers: viewport sizes, screenshots, waiting for the live badge.
+
+Screenshots go to `.data/screenshots/` (git-ignored) in `make test`, so a test run leaves the
+committed set alone; `make screenshots` writes the committed set in `artifacts/screenshots/`
+(ECHELON_SCREENSHOTS)."""
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
 from notifications.models import NodeType
 from tests import factories
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / os.environ.get("ECHELON_SCREENSHOTS", ".data/screenshots")
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 

@@ -1,6 +1,6 @@
 """The web pages in headless Chromium against a live daphne: sign in, the dashboard's rows,
 live updates over the realtime socket, rights, the mind map, and screenshots of every page
-at 1280×800 and phone width (artifacts/screenshots/, git-ignored)."""
+at 1280×800 and phone width (tests/web/browser.py says where)."""
 
 from __future__ import annotations
 
