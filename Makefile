@@ -84,8 +84,11 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
+# The suite runs on pytest-xdist's workers, one per core (TEST_WORKERS=0: in this process, e.g.
+# for a debugger); each worker has its own test database, servers and ports.
+TEST_WORKERS ?= auto
 test: $(DEV_STAMP) $(NODE_STAMP) $(NODE22_STAMP) $(CHROMIUM) $(NGINX) $(REDIS_SERVER) $(FAKETIME)
-	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
+	$(WITH_DB) $(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Release check (docs/fuzz-findings.md): the fuzzers of tests/hardening with many more,
 # randomized examples (CI runs the same tests bounded and derandomized in `make test`).

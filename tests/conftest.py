@@ -35,6 +35,15 @@ def pytest_collection_modifyitems(config, items):
         config.hook.pytest_deselected(items=opt_in)
         items[:] = [item for item in items if not item.get_closest_marker("n8n_live")]
         config._echelon_deselected_live = len(opt_in)
+        if hasattr(config, "workeroutput"):  # a pytest-xdist worker: tell the controller (below)
+            config.workeroutput["echelon_deselected_live"] = len(opt_in)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist's controller collects nothing itself: it learns the count from its workers."""
+    count = getattr(node, "workeroutput", {}).get("echelon_deselected_live", 0)
+    node.config._echelon_deselected_live = max(getattr(node.config, "_echelon_deselected_live", 0), count)
 
 
 def pytest_terminal_summary(terminalreporter, config):
