@@ -30,7 +30,7 @@ class DaphneServer:
     def __init__(self, **env: str):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        environment = dict(os.environ, PYTHONUNBUFFERED="1", **env)
+        environment = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1", **env)
         self.log = tempfile.NamedTemporaryFile("w+", prefix=f"daphne-{self.port}-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "echelon.asgi:application"],
@@ -60,6 +60,13 @@ class DaphneServer:
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
+            # Python's faulthandler (PYTHONFAULTHANDLER, below) prints every thread's stack on
+            # SIGABRT: the output then says where the stop hung.
+            self.process.send_signal(signal.SIGABRT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
             self.kill()
             raise AssertionError(f"daphne did not stop within {timeout}s after {sig!r}:\n{self.output()}") from None
 
