@@ -15,7 +15,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import HttpResponse
 from rest_framework import exceptions
-from rest_framework.views import APIView
 
 from accounts.api.serializers import UserSerializer
 from supabase_api.auth import sessions
@@ -27,8 +26,8 @@ from supabase_api.auth.errors import (
     validation_failed,
 )
 from supabase_api.auth.users import metadata_columns, user_object
-from supabase_api.keys import ApiKeyError, BadJwt, SupabaseKeyAuthentication
-from supabase_api.rest.views import AnyAccept
+from supabase_api.keys import BadJwt, SupabaseKeyAuthentication
+from supabase_api.views import SupabaseView
 
 
 def _json(request, body, status: int = 200) -> HttpResponse:
@@ -58,19 +57,12 @@ class ApiKeyOnly(SupabaseKeyAuthentication):
         return super().authenticate(request)
 
 
-class AuthView(APIView):
-    schema = None  # PostgREST's and GoTrue's own protocols: not part of /api/v1's OpenAPI document
+class AuthView(SupabaseView):
     authentication_classes = [ApiKeyOnly]
-    permission_classes: list = []
-    parser_classes: list = []
-    content_negotiation_class = AnyAccept
 
     def handle_exception(self, exc):
         if isinstance(exc, AuthApiError):
             return exc.response(self.request)
-        if isinstance(exc, ApiKeyError):
-            return HttpResponse(orjson.dumps({"message": exc.message, "hint": exc.hint}), status=401,
-                                content_type="application/json")
         if isinstance(exc, BadJwt):
             return AuthApiError(403, "bad_jwt", f"invalid JWT: unable to parse or verify signature, {exc.reason}"
                                 ).response(self.request)

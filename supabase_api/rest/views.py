@@ -11,27 +11,16 @@ import orjson
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
 from rest_framework import exceptions
-from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.views import APIView
 
-from supabase_api.keys import ApiKeyError, BadJwt, SupabaseKeyAuthentication
+from supabase_api.keys import BadJwt, SupabaseKeyAuthentication
 from supabase_api.rest import grammar, writes
 from supabase_api.rest.errors import RestError
 from supabase_api.rest.plan import plan
 from supabase_api.rest.reads import Bases, read
+from supabase_api.views import SupabaseView
 
 OBJECT = "application/vnd.pgrst.object+json"
 JSON = "application/json"
-
-
-class AnyAccept(BaseContentNegotiation):
-    """The view answers PostgREST's media types itself; DRF's renderers are not involved."""
-
-    def select_parser(self, request, parsers):
-        return None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
 
 
 def preferences(request) -> dict:
@@ -73,19 +62,12 @@ def single_body(body: bytes, rows: int) -> bytes:
     return orjson.dumps(orjson.loads(body)[0])
 
 
-class RestView(APIView):
-    schema = None  # PostgREST's and GoTrue's own protocols: not part of /api/v1's OpenAPI document
+class RestView(SupabaseView):
     authentication_classes = [SupabaseKeyAuthentication]
-    permission_classes: list = []
-    parser_classes: list = []
-    content_negotiation_class = AnyAccept
 
     def handle_exception(self, exc):
         if isinstance(exc, RestError):
             return exc.response()
-        if isinstance(exc, ApiKeyError):
-            return HttpResponse(orjson.dumps({"message": exc.message, "hint": exc.hint}), status=401,
-                                content_type="application/json")
         if isinstance(exc, BadJwt):
             code, message = ("PGRST303", "JWT expired") if exc.expired else ("PGRST301", exc.reason)
             response = RestError(code, message, status=401).response()

@@ -54,8 +54,6 @@ class ReconcileReport:
     errors: list[str] = field(default_factory=list)
 
 
-
-
 def _in_flight_since(deployment: Deployment):
     run_at = deployment.run_at
     return max(deployment.created_at, run_at) if run_at is not None else deployment.created_at
