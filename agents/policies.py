@@ -7,7 +7,7 @@ from django.db.models import Q
 from agents.models import Agent, AgentTemplate
 from echelon.columns import Columns
 from accounts.memberships import MANAGER_ROLES, in_member_teams
-from echelon.policy import Audience, RowPolicy, ids, register
+from echelon.policy import Audience, RowPolicy, ids, register, row_values
 
 
 def agent_readers(user, prefix: str = "") -> Q:
@@ -64,7 +64,7 @@ class AgentTemplatePolicy(RowPolicy):
 
 def agent_audience(agent_id) -> Audience:
     """Readers of everything that belongs to an agent: its owner and its team (one query)."""
-    row = Agent.objects.filter(pk=agent_id).values("created_by_id", "team_id").first()
+    row = row_values(Agent, agent_id, "created_by_id", "team_id")  # also an agent deleted by this change
     if row is None:
         return Audience()
     return Audience(user_ids=ids(row["created_by_id"]), team_ids=ids(row["team_id"]))

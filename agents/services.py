@@ -10,16 +10,16 @@ from accounts.memberships import MANAGER_ROLES
 from accounts.models import Role, UserRole
 from accounts.selectors import teams_managed_by
 from agents.models import Agent, AgentStatus, AgentTemplate
-from agents.signals import agent_config_changed, agent_status_changed
+from agents.signals import agent_config_changed
 
 
 @transaction.atomic
 def agent_set_status(*, agent: Agent, status: str, actor=None) -> bool:
     """Set `agent.status`; return True when it changed.
 
-    Locks the row so concurrent changes are serialized and each real change is seen once;
-    sends `agent_status_changed` in the same transaction (its receivers, e.g. the seed's
-    notification, roll back with it). No change, no signal.
+    Locks the row so concurrent changes are serialized and each real change is written once.
+    The seed's status notification is not this function's: it comes from the captured change
+    (notifications/receivers.py), so every writer's status change has one, this one's too.
     """
     if status not in AgentStatus.values:
         raise ValueError(f"Unknown agent status {status!r}; expected one of {', '.join(AgentStatus.values)}")
@@ -32,9 +32,6 @@ def agent_set_status(*, agent: Agent, status: str, actor=None) -> bool:
     locked.last_activity = timezone.now()
     locked.save(update_fields=["status", "last_activity"])
     agent.status, agent.updated_at, agent.last_activity = locked.status, locked.updated_at, locked.last_activity
-    agent_status_changed.send(
-        sender=Agent, agent=locked, old_status=old_status, new_status=status, actor=actor
-    )
     return True
 
 

@@ -31,9 +31,19 @@ websocket_urlpatterns: list = [
     path("realtime/v1/websocket", RealtimeConsumer.as_asgi()),
 ]
 
-application = ProtocolTypeRouter(
+from realtime import relay  # noqa: E402
+
+_router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": origin_checked(URLRouter(websocket_urlpatterns)),
     }
 )
+
+
+async def application(scope, receive, send):
+    """The router, and this process' change relay started on its first connection (every server
+    process runs one, one leads: realtime/relay.py; `REALTIME_RELAY=0` turns it off)."""
+    if not relay.started():
+        relay.start_in_background()
+    return await _router(scope, receive, send)

@@ -22,6 +22,8 @@ This module knows no app (the layers contract, .importlinter): team membership c
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -57,6 +59,32 @@ class Audience:
 def ids(*values) -> frozenset:
     """The non-null values as a frozenset (an audience's user or team ids)."""
     return frozenset(v for v in values if v is not None)
+
+
+# Rows deleted by the batch of changes being handed on (table, pk as text) → their old record:
+# a deployment deleted by its agent's cascade still has the agent's readers (realtime/relay.py).
+_gone_rows: ContextVar[dict] = ContextVar("gone_rows", default={})
+
+
+@contextmanager
+def rows_gone(records: dict):
+    """Within the block `row_values` answers for these deleted rows from their old records."""
+    token = _gone_rows.set(records)
+    try:
+        yield
+    finally:
+        _gone_rows.reset(token)
+
+
+def row_values(model, pk, *columns) -> dict | None:
+    """`columns` of the row `pk` of `model` (None: no such row), also for a row deleted in the
+    batch of changes being handed on (`rows_gone`). For audiences of related rows."""
+    if pk is None:
+        return None
+    gone = _gone_rows.get().get((model._meta.db_table, str(pk)))
+    if gone is not None:
+        return {column: gone.get(column) for column in columns}
+    return model._default_manager.filter(pk=pk).values(*columns).first()
 
 
 def is_signed_in(user) -> bool:

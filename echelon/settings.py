@@ -212,6 +212,21 @@ SUPABASE_REST_MAX_ROWS = int(os.environ.get("SUPABASE_REST_MAX_ROWS", "1000"))
 # Realtime websockets: idle sockets (no frame, not even a heartbeat) are closed after this.
 REALTIME_IDLE_TIMEOUT = float(os.environ.get("REALTIME_IDLE_TIMEOUT", "60"))
 REALTIME_REDIS_CHANNEL = os.environ.get("REALTIME_REDIS_CHANNEL", "echelon:realtime")
+# Change capture (docs/realtime.md, "Change capture"): the tables whose every write is captured
+# by triggers in PostgreSQL, like a Supabase publication (None: every table with a row policy
+# but api_usage; applied at migrate); the relay that hands changes on runs in each daphne
+# process, one leading at a time; the change log keeps what resuming clients and processes
+# that missed a bus message read, for REALTIME_LOG_RETENTION_SECONDS and at most
+# REALTIME_LOG_MAX_ROWS changes; server processes look for missed changes every
+# REALTIME_CATCHUP_SECONDS.
+REALTIME_PUBLISHED_TABLES = (
+    [t for t in os.environ["REALTIME_PUBLISHED_TABLES"].split(",") if t]
+    if os.environ.get("REALTIME_PUBLISHED_TABLES") is not None else None
+)
+REALTIME_RELAY = env_bool("REALTIME_RELAY", True)
+REALTIME_LOG_RETENTION_SECONDS = float(os.environ.get("REALTIME_LOG_RETENTION_SECONDS", "3600"))
+REALTIME_LOG_MAX_ROWS = int(os.environ.get("REALTIME_LOG_MAX_ROWS", "100000"))
+REALTIME_CATCHUP_SECONDS = float(os.environ.get("REALTIME_CATCHUP_SECONDS", "2"))
 
 # --- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -15,7 +15,6 @@ from echelon.dates import iso_utc
 from echelon.policy import policy_for
 from monitoring.ingest import COPY_COLUMNS, MAX_ROWS, gc_paused, validate_rows
 from monitoring.models import AgentMetric, MetricType, MetricUnit
-from realtime.publisher import INSERT, publish_rows
 from workflows.models import ExecutionStatus, WorkflowExecution
 
 
@@ -112,5 +111,4 @@ def agent_metrics_record_derived(
                 metadata={**window, "executions": finished, **({"capped": True} if capped else {})},
             ))
     created = AgentMetric.objects.bulk_create(metrics)
-    publish_rows(AgentMetric, created, INSERT)  # bulk_create sends no signals
     return created

@@ -6,7 +6,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationType, Priority
-from realtime.publisher import UPDATE, publish_rows
 
 
 def notification_create(*, user_id, type: str, title: str, message: str, data: dict | None = None,
@@ -26,7 +25,6 @@ def notifications_mark_read(*, user, ids=None) -> int:
         rows = rows.filter(pk__in=ids)
     pks = list(rows.select_for_update().values_list("pk", flat=True))
     count = Notification.objects.filter(pk__in=pks).update(read_at=timezone.now())
-    publish_rows(Notification, pks, UPDATE)  # update() sends no signals
     return count
 
 

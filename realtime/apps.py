@@ -1,12 +1,15 @@
-"""App config for realtime: connects the change capture to every registered model's writes."""
+"""App config for realtime: the change-capture triggers follow the settings after each migrate,
+and the publisher receives every captured change (realtime/relay.py sends them)."""
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class RealtimeConfig(AppConfig):
     name = "realtime"
 
     def ready(self) -> None:
-        from realtime import publisher
+        from realtime import capture, publisher
 
         publisher.connect()
+        post_migrate.connect(capture.sync_after_migrate, sender=self, dispatch_uid="realtime:sync_triggers")

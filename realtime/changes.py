@@ -16,13 +16,13 @@ import uuid
 from decimal import Decimal
 
 from django.db import models
-from django.db.models.expressions import Combinable
 
 from echelon.columns import OPERATOR
 from echelon.policy import Audience, policy_for
 
 SCHEMA = "public"
 _published: dict = {}  # model → its fields that may leave the server (the policy's non-`never`)
+_normalizers: dict = {}  # model → {column: "timestamptz" | "numeric"} of its published fields
 
 _PG_TYPES = {
     "UUIDField": "uuid",
@@ -86,9 +86,26 @@ def json_value(value):
     return str(value)
 
 
-def has_expressions(instance) -> bool:
-    """True when a field holds an unsaved expression (F() + 1 …): the row must be re-read."""
-    return any(isinstance(getattr(instance, f.attname, None), Combinable) for f in published_fields(type(instance)))
+def normalized_record(model, raw: dict | None) -> dict | None:
+    """A record as PostgreSQL's `to_jsonb` wrote it (capture triggers), in the form `json_value`
+    gives: timestamps in UTC whatever the writer's TimeZone, whole numerics as integers."""
+    if raw is None:
+        return None
+    kinds = _normalizers.get(model)
+    if kinds is None:
+        kinds = _normalizers[model] = {f.column: pg_type(f) for f in published_fields(model)
+                                       if pg_type(f) in ("timestamptz", "numeric")}
+    for column, kind in kinds.items():
+        value = raw.get(column)
+        if value is None:
+            continue
+        if kind == "timestamptz":
+            raw[column] = datetime.datetime.fromisoformat(value).astimezone(datetime.UTC).isoformat()
+        elif isinstance(value, float) and value.is_integer():
+            raw[column] = int(value)
+    return raw
+
+
 
 
 def record_of(instance) -> dict:
@@ -96,17 +113,8 @@ def record_of(instance) -> dict:
     return {f.column: json_value(getattr(instance, f.attname)) for f in published_fields(type(instance))}
 
 
-def record_from_values(model, values: dict) -> dict:
-    """The row of a `.values(*attnames)` dict as a JSON-typed dict keyed by column name."""
-    return {f.column: json_value(values[f.attname]) for f in published_fields(model)}
 
 
-def read_records(model, pks) -> dict:
-    """pk → record for the rows `pks` (one query)."""
-    fields = published_fields(model)
-    pk_name = model._meta.pk.attname
-    rows = model._default_manager.filter(pk__in=list(pks)).values(*[f.attname for f in fields])
-    return {row[pk_name]: record_from_values(model, row) for row in rows}
 
 
 def commit_timestamp(moment: datetime.datetime | None = None) -> str:

@@ -95,6 +95,7 @@ class Channel:
     join_ref: str | None
     topic_json: bytes
     subscriptions: list[Subscription] = field(default_factory=list)
+    held: bool = False  # resuming: live changes wait until the missed ones are sent (dispatcher.replay)
 
 
 def binding_id(entry: dict) -> int:
@@ -318,8 +319,22 @@ class RealtimeConsumer:
         if errors:
             message = "Error parsing postgres_changes: " + "; ".join(errors)
             await self._system(channel, "error", message)
-        else:
-            await self._system(channel, "ok", "Subscribed to PostgreSQL")
+            return
+        await self._system(channel, "ok", "Subscribed to PostgreSQL")
+        since = config.get("since")
+        if since is not None:
+            if isinstance(since, bool) or not isinstance(since, int) or since < 0:
+                await self._system(channel, "error", f"config.since must be a change position (an integer ≥ 0), "
+                                                     f"not {since!r}")
+                return
+            channel.held = True
+            self.dispatcher.replay(self, channel, since)
+
+    async def resumed(self, channel: Channel, since: int, count: int, expired: bool) -> None:
+        """After a replay: past the log's retention the client is told to refetch over REST."""
+        if expired and self.channels.get(channel.topic) is channel:
+            await self._system(channel, "error", f"resume_expired: changes after position {since} are no longer "
+                                                 f"kept; refetch the rows over REST")
 
     async def _system(self, channel: Channel, status: str, message: str, extension: str = "postgres_changes") -> None:
         await self._frame(channel.join_ref, None, channel.topic, "system", {
@@ -404,7 +419,8 @@ class RealtimeConsumer:
             return set()
         return {sub.table for channel in self.channels.values() for sub in channel.subscriptions}
 
-    def push_change(self, table: str, type_: str, record: dict, data_json: bytes, frames: dict) -> list:
+    def push_change(self, table: str, type_: str, record: dict, data_json: bytes, frames: dict,
+                    only: Channel | None = None) -> list:
         """Write this change to every matching channel of the socket; → the ASGI sends still to
         await (none under daphne). `frames` is shared by the sockets of one change, so sockets
         with the same vsn, topic and ids share one encoded (and framed) frame."""
@@ -412,6 +428,8 @@ class RealtimeConsumer:
         if self.closed:
             return pending
         for channel in self.channels.values():  # nothing here awaits: channels cannot change meanwhile
+            if (channel.held and only is None) or (only is not None and channel is not only):
+                continue
             ids = tuple(sub.id for sub in channel.subscriptions if sub.matches(table, type_, record))
             if not ids:
                 continue

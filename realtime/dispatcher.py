@@ -8,6 +8,14 @@ subscription's event and filter, matched on the record of the socket's variant.
 A `user_roles` change updates the team ids of that user's sockets BEFORE later changes are
 delivered, so a lost membership stops team pushes at once on every socket of every process.
 Everything runs in one worker task, so changes are handled in bus order.
+
+Positions make the stream whole: every change carries the relay's position (commit order). A
+change already handled is dropped; a jump means messages were lost (Redis was down, a relay
+died between its commit and its publish) and the missing positions are read from the change log
+(`realtime_change_log`) before going on; every `REALTIME_CATCHUP_SECONDS` the log is checked for
+changes past the last one handled, so a lost tail arrives too: late, never lost. A socket that
+joins with `config.since` gets the changes it missed from the log at one point of the stream
+(`replay`), then the live ones, without a gap or a duplicate.
 """
 
 from __future__ import annotations
@@ -19,13 +27,18 @@ import weakref
 import orjson
 
 from accounts.models import UserRole
+from django.conf import settings
+
+from echelon.outage import one_line
 from echelon.policy import Audience
 from echelon.serving import metrics
 from realtime import bus
+from realtime.models import ChangeLog, RelayState
 
 log = logging.getLogger(__name__)
 
 _by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+CATCH_UP_ROWS = 50_000  # changes read from the log at once (a resume past that refetches over REST)
 
 
 def dispatchers() -> list:
@@ -42,17 +55,31 @@ class Dispatcher:
         self.by_user: dict[str, set] = {}
         self.ready = asyncio.Event()
         self.subscribed = False  # to Redis right now; if not, the bus delivers this process' writes in memory
+        self.position: int | None = None  # the last change handled (None until read from the log)
         self._tasks: list[asyncio.Task] = []
 
     # --- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
+        self._tasks.append(self.loop.create_task(self._begin()))
+
+    async def _begin(self) -> None:
+        try:  # changes committed before this are not owed to sockets that join from now on
+            self.position = await _last_logged_position()
+        except Exception as exc:  # noqa: BLE001 - the database is down: positions start with the first change
+            log.warning("realtime: change log unreadable at start (%s)", one_line(exc))
         self._tasks.append(self.loop.create_task(self._work()))
+        self._tasks.append(self.loop.create_task(self._catch_up_periodically()))
         url = bus.redis_url()
         bus.attach_local(self)  # with Redis too: the fallback while Redis is unreachable (see bus)
         if url:
             self._tasks.append(self.loop.create_task(self._listen(url)))
         else:
             self.ready.set()
+
+    async def _catch_up_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(catch_up_seconds())
+            self.queue.put_nowait(_CATCH_UP)
 
     async def _listen(self, url: str) -> None:
         """The process' single Redis subscription; reconnects after a failure."""
@@ -68,6 +95,7 @@ class Dispatcher:
                 self.ready.set()
                 if delay > 0.5:
                     log.warning("realtime: Redis subscription restored")
+                    self.queue.put_nowait(_CATCH_UP)  # what other processes wrote meanwhile
                 delay = 0.5
                 while True:
                     message = await pubsub.get_message(timeout=None)
@@ -146,15 +174,61 @@ class Dispatcher:
             except Exception:
                 log.exception("realtime: could not dispatch a change")
 
-    async def handle(self, raw: bytes) -> None:
+    async def handle(self, raw) -> None:
+        if raw is _CATCH_UP:
+            await self._catch_up()
+            return
+        if isinstance(raw, _Replay):
+            await self._replay(raw)
+            return
         message = orjson.loads(raw)
+        for change in message.get("changes", (message,)):
+            await self.handle_change(change)
+
+    async def handle_change(self, change: dict) -> None:
+        position = change.get("position")
+        if position is not None:
+            if self.position is None:  # the log was unreachable at start: go on from here
+                self.position = position - 1
+            if position <= self.position:
+                return  # handled already (read from the log before its bus message arrived)
+            if position > self.position + 1:
+                await self._catch_up(before=position)
+            self.position = position
+        await self.fan_out(change)
+
+    async def _catch_up(self, before: int | None = None) -> None:
+        """Handle the logged changes after the last one handled (and before `before`)."""
+        if self.position is None:
+            return
+        for change in await _logged_changes(self.position, before):
+            self.position = max(self.position, change["position"])
+            await self.fan_out(change)
+
+    def replay(self, socket, channel, since: int) -> None:
+        """Queue the changes after `since` for `channel` of `socket` (held from live pushes until then)."""
+        self.queue.put_nowait(_Replay(socket, channel, since))
+
+    async def _replay(self, request: _Replay) -> None:
+        if self.position is None:
+            self.position = await _last_logged_position()
+        expired = request.since < await _pruned_through()
+        changes = [] if expired else await _logged_changes(request.since, self.position + 1)
+        targets = {request.socket}
+        request.channel.held = False
+        for change in changes:
+            await self.fan_out(change, targets=targets, only=request.channel)
+        await request.socket.resumed(request.channel, request.since, len(changes), expired)
+
+    async def fan_out(self, message: dict, targets=None, only=None) -> None:
         table, variants = message["table"], message["variants"]
-        if table == "user_roles" and variants:
-            await self._apply_membership(variants[0]["data"])
-        auth = message.get("auth")
-        if auth is not None:
-            await self._apply_user(auth)
-        targets = self.by_table.get(table, set()) | self.by_table.get("*", set())
+        if targets is None:  # live: membership and account facts apply first, for everyone
+            if table == "user_roles" and variants:
+                await self._apply_membership(variants[0]["data"])
+            auth = message.get("auth")
+            if auth is not None:
+                await self._apply_user(auth)
+            targets = self.by_table.get(table, set()) | self.by_table.get("*", set())
         if not targets or not variants:
             return
         type_ = message["type"]
@@ -173,7 +247,7 @@ class Dispatcher:
             pending = ()
             try:
                 # written at once under daphne (direct_write); other servers get ASGI sends
-                pending = socket.push_change(table, type_, variant.record, variant.data_json, variant.frames)
+                pending = socket.push_change(table, type_, variant.record, variant.data_json, variant.frames, only)
                 delivered += 1
                 for send in pending:
                     await send
@@ -213,6 +287,51 @@ class Dispatcher:
             socket.identity.is_superuser = auth["is_superuser"]
             if not auth["is_active"]:
                 await socket.close_for_inactive_user()
+
+
+_CATCH_UP = object()  # a queue item: read what the log has past the last change handled
+
+
+class _Replay:
+    __slots__ = ("socket", "channel", "since")
+
+    def __init__(self, socket, channel, since: int) -> None:
+        self.socket, self.channel, self.since = socket, channel, since
+
+
+def catch_up_seconds() -> float:
+    return float(getattr(settings, "REALTIME_CATCHUP_SECONDS", 2.0))
+
+
+async def _logged_changes(after: int, before: int | None) -> list[dict]:
+    from channels.db import database_sync_to_async
+
+    def read() -> list[dict]:
+        rows = ChangeLog.objects.filter(position__gt=after)
+        if before is not None:
+            rows = rows.filter(position__lt=before)
+        return [orjson.loads(bytes(m)) for m in rows.order_by("position").values_list("message", flat=True)[:CATCH_UP_ROWS]]
+
+    return await database_sync_to_async(read)()
+
+
+async def _last_logged_position() -> int:
+    from channels.db import database_sync_to_async
+
+    def read() -> int:
+        state = RelayState.objects.filter(pk=1).values_list("position", flat=True).first()
+        return state or 0
+
+    return await database_sync_to_async(read)()
+
+
+async def _pruned_through() -> int:
+    from channels.db import database_sync_to_async
+
+    def read() -> int:
+        return RelayState.objects.filter(pk=1).values_list("pruned_through", flat=True).first() or 0
+
+    return await database_sync_to_async(read)()
 
 
 class _Variant:

@@ -60,6 +60,23 @@ def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def no_background_relay(settings):
+    """This process runs the change relay only when a test asks (`relay`, `settled()`), so what a
+    test sees does not depend on a thread's timing; the servers tests start run their own."""
+    settings.REALTIME_RELAY = False
+
+
+@pytest.fixture
+def relay(db):
+    """`relay()` hands on every change committed (or written by this test's transaction) so
+    far, as the server processes' relay does: pushes, and the seed's trigger receivers (the
+    status notification). → how many changes it handed on."""
+    from realtime.relay import drain
+
+    return drain
+
+
 @pytest.fixture
 def user(db):
     return factories.UserFactory()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from agents.policies import ThroughAgentPolicy
 from echelon.columns import Columns
-from echelon.policy import register
+from echelon.policy import register, row_values
 from workflows.models import Deployment, Workflow, WorkflowExecution
 
 
@@ -40,4 +40,5 @@ class WorkflowExecutionPolicy(ThroughAgentPolicy):
                       ingested=True)
 
     def agent_id_of(self, row):
-        return Workflow.objects.filter(pk=row.workflow_id).values_list("agent_id", flat=True).first()
+        workflow = row_values(Workflow, row.workflow_id, "agent_id")  # also one its agent's cascade deletes
+        return None if workflow is None else workflow["agent_id"]

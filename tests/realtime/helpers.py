@@ -15,6 +15,7 @@ from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import AccessToken
 
 from echelon.asgi import application
+from realtime import relay
 from realtime.dispatcher import dispatchers
 
 PATH = "/realtime/v1/websocket"
@@ -36,11 +37,13 @@ _MARKER = orjson.dumps({"table": "", "type": "INSERT", "variants": []})
 
 
 async def settled() -> None:
-    """Until the dispatcher of this event loop has handled every change published so far.
+    """Until the dispatcher of this event loop has handled every change committed so far.
 
-    Writes publish on commit, before `db()` returns, and the in-process bus queues them in
-    order: a marker queued now is handled after all of them. So a test reads what was pushed
-    instead of waiting for a quiet spell (which a loaded machine can outlast)."""
+    The relay runs here, on the test's thread (this process starts none: tests/conftest.py):
+    it hands on every committed change, and the in-process bus queues them in order, so a
+    marker queued now is handled after all of them. So a test reads what was pushed instead of
+    waiting for a quiet spell (which a loaded machine can outlast)."""
+    await sync_to_async(relay.drain)()
     loop = asyncio.get_running_loop()
     for dispatcher in dispatchers():
         if dispatcher.loop is loop and dispatcher.subscribed:

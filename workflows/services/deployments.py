@@ -36,7 +36,6 @@ from agents.services import agent_set_status
 from echelon.errors import Conflict
 from notifications.services import notify_deployment_outcome
 from procrastinate.contrib.django import app as task_queue
-from realtime.publisher import UPDATE, publish_rows
 from workflows.models import Deployment, DeploymentStatus, TriggerType, Workflow, WorkflowStatus
 from workflows.n8n.backends import DeploymentBackend, PublishResult, backend_for_settings, n8n_reason
 from workflows.n8n.client import N8nError, N8nUnavailable
@@ -191,7 +190,6 @@ def workflows_follow_n8n(workflows: QuerySet, *, live: bool) -> int:
     pks = list(rows.values_list("pk", flat=True))
     if pks:
         Workflow.objects.filter(pk__in=pks).update(status=target)
-        publish_rows(Workflow, pks, UPDATE)  # update() sends no signals
     return len(pks)
 
 

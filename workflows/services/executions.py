@@ -40,7 +40,6 @@ from django.utils.dateparse import parse_datetime
 from agents.models import Agent, AgentStatus
 from agents.services import agent_set_status
 from echelon.redaction import redact_headers
-from realtime.publisher import INSERT, UPDATE, publish_rows
 from notifications.services import notify_execution_failed
 from workflows.models import ExecutionStatus, Workflow, WorkflowExecution
 from workflows.services.thoughts import thoughts_ingest
@@ -177,7 +176,6 @@ def _count_final(workflow_id, execution: WorkflowExecution) -> None:
         error_count=Coalesce(F("error_count"), 0) + (1 - success),
         last_execution=Greatest(Coalesce(F("last_execution"), Value(finished_at)), Value(finished_at)),
     )
-    publish_rows(Workflow, [workflow_id], UPDATE)  # update() sends no signals
 
 
 def _on_failure(workflow: Workflow, execution: WorkflowExecution) -> None:
@@ -238,8 +236,6 @@ def execution_record(*, workflow: Workflow, report: ExecutionReport, thoughts: l
     row = WorkflowExecution.objects.select_for_update().get(
         workflow_id=workflow.pk, n8n_workflow_id=n8n_workflow_id, execution_id=report.execution_id)
     created = row.pk == candidate.pk
-    if created:
-        publish_rows(WorkflowExecution, [row.pk], INSERT)  # bulk_create sends no signals
     old_status = None if created else row.status
     if not created:
         _update(row, report, values, from_n8n_clock)

@@ -32,7 +32,6 @@ from django.utils import timezone
 from agents.models import Agent
 from notifications.models import NotificationType
 from notifications.services import notification_create
-from realtime.publisher import UPDATE, publish_rows
 from workflows.models import Deployment, DeploymentStatus, Workflow
 from workflows.n8n.backends import PublishResult, n8n_reason
 from workflows.n8n.client import N8nClient, N8nError, N8nNotFound
@@ -76,7 +75,6 @@ def _note(deployment: Deployment | None, agent_id, message: str) -> None:
     if deployment is not None:
         Deployment.objects.filter(pk=deployment.pk).update(
             reconcile_note=f"{timezone.now().isoformat(timespec='seconds')}: {message}")
-        publish_rows(Deployment, [deployment.pk], UPDATE)
     _notify(agent_id, deployment, message)
 
 

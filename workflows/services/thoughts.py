@@ -15,7 +15,6 @@ from django.db import transaction
 from echelon.jsonvalues import top_field, unstorable_message, unstorable_path
 from echelon.errors import DomainError
 from notifications.models import AgentThought, NodeType
-from realtime.publisher import INSERT, publish_rows
 from workflows.models import WorkflowExecution
 
 MAX_BATCH = 1000
@@ -135,8 +134,6 @@ def thoughts_ingest(*, execution: WorkflowExecution, thoughts: list, agent_id=No
         written = AgentThought.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["execution", "node_id"], update_fields=UPDATABLE
         )
-        # bulk_create sends no signals; a replayed node is announced again as an INSERT (upsert).
-        publish_rows(AgentThought, written, INSERT)
         return written
 
 

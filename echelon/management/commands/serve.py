@@ -41,6 +41,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Supabase URL: http://{host}:{port}  anon key: {anon_key()}")
         self.stdout.write("Ctrl-C stops the server and the embedded PostgreSQL.")
         worker = None if no_worker else subprocess.Popen(WORKER_ARGV)
+        from realtime import relay
+
+        relay.start_in_background()  # notifications and pushes from the first write on, not the first request
         try:
             daphne_cli().run(["--bind", host, "--port", str(port), "echelon.asgi:application"])
         finally:

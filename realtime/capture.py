@@ -1,0 +1,109 @@
+"""Change capture in PostgreSQL: statement-level triggers on every published table.
+
+Each INSERT, UPDATE or DELETE statement, by any writer (the ORM, `queryset.update()`,
+`bulk_create`, COPY, psql, n8n's Postgres node), adds ONE `realtime_pending_changes` row in the
+writer's own transaction: its rows as a JSON array of `[record, old_record]` pairs read from
+the statement's transition tables, minus the columns the policy never shows. A rolled-back write
+leaves nothing. The relay (realtime/relay.py) takes those rows once they are committed.
+Statement-level with transition tables costs one row per statement, so COPY and bulk writes stay
+cheap (figures: docs/realtime.md, "Change capture").
+
+Which tables are published is `REALTIME_PUBLISHED_TABLES` (like a Supabase publication); the
+triggers follow it and the policies' `never` columns after every `migrate` (`sync_triggers`).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection
+
+from echelon.policy import policy_for, registered_models
+
+NOTIFY_CHANNEL = "echelon_capture"
+_TRIGGERS = {"INSERT": "echelon_capture_insert", "UPDATE": "echelon_capture_update",
+             "DELETE": "echelon_capture_delete"}
+
+# TG_ARGV[0]: the primary key column; the rest: columns left out of every record.
+CAPTURE_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION echelon_capture() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  hidden text[] := coalesce(TG_ARGV[1:], ARRAY[]::text[]);
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO realtime_pending_changes (txid, table_name, op, rows, written_at)
+    SELECT pg_current_xact_id()::text::bigint, TG_TABLE_NAME, TG_OP,
+           jsonb_agg(jsonb_build_array(to_jsonb(n) - hidden, NULL)), clock_timestamp()
+    FROM new_rows n HAVING count(*) > 0;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO realtime_pending_changes (txid, table_name, op, rows, written_at)
+    SELECT pg_current_xact_id()::text::bigint, TG_TABLE_NAME, TG_OP,
+           jsonb_agg(jsonb_build_array(NULL, to_jsonb(o) - hidden)), clock_timestamp()
+    FROM old_rows o HAVING count(*) > 0;
+  ELSE
+    EXECUTE format(
+      'INSERT INTO realtime_pending_changes (txid, table_name, op, rows, written_at) '
+      'SELECT pg_current_xact_id()::text::bigint, $1, $2, '
+      '       jsonb_agg(jsonb_build_array(to_jsonb(n) - $3, to_jsonb(o) - $3)), clock_timestamp() '
+      'FROM new_rows n JOIN old_rows o ON n.%1$I = o.%1$I HAVING count(*) > 0', TG_ARGV[0])
+    USING TG_TABLE_NAME, TG_OP, hidden;
+  END IF;
+  -- one wake-up per transaction (identical notifications are folded), sent at commit
+  PERFORM pg_notify('{NOTIFY_CHANNEL}', '');
+  RETURN NULL;
+END;
+$$;
+"""
+DROP_CAPTURE_FUNCTION = "DROP FUNCTION IF EXISTS echelon_capture() CASCADE"
+
+
+def published_models() -> list:
+    """The models whose changes are captured, in registry order."""
+    tables = published_tables()
+    return [model for model in registered_models() if model._meta.db_table in tables]
+
+
+def published_tables() -> frozenset[str]:
+    configured = getattr(settings, "REALTIME_PUBLISHED_TABLES", None)
+    if configured is None:
+        return frozenset(m._meta.db_table for m in registered_models()) - {"api_usage"}
+    return frozenset(configured)
+
+
+def model_of(table: str):
+    for model in registered_models():
+        if model._meta.db_table == table:
+            return model
+    return None
+
+
+def _trigger_sql(model) -> list[str]:
+    table = connection.ops.quote_name(model._meta.db_table)
+    args = ", ".join(f"'{column}'" for column in
+                     [model._meta.pk.column, *sorted(policy_for(model).columns.never)])
+    references = {"INSERT": "NEW TABLE AS new_rows", "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+                  "DELETE": "OLD TABLE AS old_rows"}
+    return [f"CREATE TRIGGER {name} AFTER {op} ON {table} REFERENCING {references[op]} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION echelon_capture({args})"
+            for op, name in _TRIGGERS.items()]
+
+
+def sync_triggers(using: str = "default") -> None:
+    """Put the capture triggers on the published tables (with the current `never` columns) and
+    take them off the others. Idempotent; runs after every migrate."""
+    from django.db import connections, transaction
+
+    published = {model._meta.db_table for model in published_models()}
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        for model in registered_models():
+            table = connection.ops.quote_name(model._meta.db_table)
+            for name in _TRIGGERS.values():
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+            if model._meta.db_table in published:
+                for statement in _trigger_sql(model):
+                    cursor.execute(statement)
+
+
+def sync_after_migrate(sender, using="default", plan=None, **kwargs) -> None:
+    """post_migrate receiver: once per migrate (sent for every app: only for this one)."""
+    if sender.name == "realtime":
+        sync_triggers(using)
