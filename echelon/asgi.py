@@ -33,6 +33,9 @@ websocket_urlpatterns: list = [
 
 from realtime import relay  # noqa: E402
 
+if "daphne.cli" in sys.modules:  # served by daphne: hand changes on from the start, not the first request
+    relay.start_in_background()
+
 _router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,

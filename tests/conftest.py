@@ -170,6 +170,14 @@ def redis_url(redis_server_url, settings):
     return redis_server_url
 
 
+def hand_on_committed_changes() -> None:
+    """Before a server starts: the changes the test's set-up committed are handed on, as the
+    relay that runs all along in production would have done before any socket joined."""
+    from realtime.relay import drain
+
+    drain()
+
+
 @pytest.fixture
 def daphne_server(redis_url):
     """`start()` → (host, port) of a fresh daphne process; all are stopped after the test."""
@@ -183,6 +191,7 @@ def daphne_server(redis_url):
         return log.read().decode(errors="replace")
 
     def start(extra_env: dict | None = None) -> tuple[str, int]:
+        hand_on_committed_changes()
         port = free_port()
         env = dict(os.environ, DATABASE_URL=live_database_url(), REDIS_URL=redis_url,
                    DJANGO_SETTINGS_MODULE="echelon.settings", **(extra_env or {}))

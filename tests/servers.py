@@ -23,3 +23,17 @@ def live_database_url() -> str:
     """DATABASE_URL of the database pytest-django created for this run."""
     parts = urlsplit(django_settings.DATABASE_URL)
     return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+
+
+def psql(sql: str) -> str:
+    """Run `sql` with the real `psql` client (PostgreSQL's own, shipped in the pgserver wheel)
+    against this run's test database: a writer outside Echelon, as a data fix or n8n would be."""
+    import subprocess
+
+    import pgserver
+
+    binary = Path(pgserver.__file__).parent / "pginstall" / "bin" / "psql"
+    done = subprocess.run([str(binary), live_database_url(), "-v", "ON_ERROR_STOP=1", "-c", sql],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout

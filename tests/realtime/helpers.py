@@ -10,6 +10,7 @@ import asyncio
 import json
 
 import orjson
+from django.db import connection
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import AccessToken
@@ -27,8 +28,16 @@ def run(coroutine_function, *args):
 
 
 def db(function, *args, **kwargs):
-    """Await an ORM call on the test thread (commits fire on_commit → the in-process bus)."""
-    return sync_to_async(function)(*args, **kwargs)
+    """Await an ORM call on the test thread, then hand its committed changes on (this process'
+    relay runs when a test asks, as the server's does right after each commit) → the in-process
+    bus, in order."""
+    def call_and_hand_on():
+        result = function(*args, **kwargs)
+        if not connection.in_atomic_block:
+            relay.drain()
+        return result
+
+    return sync_to_async(call_and_hand_on)()
 
 
 # A change of no table for nobody: the dispatcher handles it like any message, after every
@@ -85,6 +94,9 @@ class Client:
         self._ref = 0
 
     async def connect(self):
+        # What was committed before the socket connects was handed on before it (as the server's
+        # relay, which runs all along, would have): this process' relay runs when a test asks.
+        await sync_to_async(relay.drain)()
         return await self.comm.connect()
 
     def next_ref(self) -> str:
@@ -133,6 +145,7 @@ class Client:
         return reply, system
 
     async def change(self, timeout=3):
+        await sync_to_async(relay.drain)()  # this process' relay runs when a test asks
         frame = await self.recv(timeout)
         assert frame[3] == "postgres_changes", frame
         return frame
