@@ -131,7 +131,7 @@ class Client:
             frames.append(await self.recv())
         return frames
 
-    async def join(self, name: str, bindings: list, access_token: str | None = None):
+    async def join(self, name: str, bindings: list, access_token: str | None = None, since: int | None = None):
         """Join `realtime:<name>`; return (reply frame, next frame or None when no bindings)."""
         ref = self.next_ref()
         self.join_ref = ref
@@ -139,6 +139,8 @@ class Client:
                               "postgres_changes": bindings, "private": False}}
         if access_token:
             payload["access_token"] = access_token
+        if since is not None:
+            payload["config"]["since"] = since  # resume (docs/realtime.md)
         await self.send(ref, ref, f"realtime:{name}", "phx_join", payload)
         reply = await self.recv()
         system = await self.recv() if bindings else None

@@ -3,6 +3,9 @@
 // One socket per page, any number of channels, each joined with `postgres_changes` bindings.
 // Heartbeat every 25 s (an unanswered one drops the socket), reconnect with backoff, rejoin
 // every channel, renew the access token before it expires and hand it to joined channels.
+// A rejoin resumes: it asks for the changes after the last position the channel received
+// (`config.since`, docs/realtime.md "Resume"), so pages refetch over REST only when the server
+// no longer keeps them (`resume_expired`) or the channel had received nothing yet.
 
 const HEARTBEAT_MS = 25_000;
 const BACKOFF_MS = [1_000, 2_000, 5_000, 10_000];
@@ -44,7 +47,8 @@ export class RealtimeSocket {
   /** Register a channel; joined now if the socket is open, else when it opens. */
   channel(name, bindings, onChange) {
     const topic = `realtime:${name}`;
-    const channel = { topic, bindings, onChange, joinRef: null, joined: false, ids: new Map() };
+    const channel = { topic, bindings, onChange, joinRef: null, joined: false, ids: new Map(), position: null,
+                      resuming: false };
     this.channels.set(topic, channel);
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.join(channel);
     return channel;
@@ -109,6 +113,8 @@ export class RealtimeSocket {
       postgres_changes: channel.bindings,
       private: false,
     };
+    channel.resuming = channel.position !== null;
+    if (channel.resuming) config.since = channel.position;
     this.send([channel.joinRef, channel.joinRef, channel.topic, "phx_join", { config, access_token: this.token }]);
   }
 
@@ -131,6 +137,11 @@ export class RealtimeSocket {
     } else if (event === "postgres_changes") {
       this.dispatch(channel, payload);
     } else if (event === "system" && payload && payload.status === "error") {
+      if (String(payload.message).startsWith("resume_expired")) {
+        channel.position = null; // the missed changes are gone from the server: the pages refetch
+        this.reconnectListeners.forEach((listener) => listener());
+        return;
+      }
       console.warn(`realtime ${topic}: ${payload.message}`);
     } else if ((event === "phx_error" || event === "phx_close") && joinRef === channel.joinRef) {
       // The server dropped the channel (e.g. an expired token): renew and rejoin shortly.
@@ -155,10 +166,11 @@ export class RealtimeSocket {
     channel.joined = true;
     if ([...this.channels.values()].every((c) => c.joined)) {
       const wasReconnect = this.everLive;
+      const allResumed = [...this.channels.values()].every((c) => c.resuming);
       this.everLive = true;
       this.attempt = 0;
       this.setState("live");
-      if (wasReconnect) this.reconnectListeners.forEach((listener) => listener());
+      if (wasReconnect && !allResumed) this.reconnectListeners.forEach((listener) => listener());
     }
   }
 
@@ -167,6 +179,10 @@ export class RealtimeSocket {
     if (!data) return;
     const ids = payload.ids || [];
     if (!ids.some((id) => channel.ids.has(id))) return;
+    if (typeof data.position === "number") {
+      if (channel.position !== null && data.position <= channel.position) return; // had it already
+      channel.position = data.position;
+    }
     channel.onChange({
       table: data.table,
       eventType: data.type,
