@@ -42,6 +42,9 @@ NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
 # its metering flusher keeps one; the websocket process serves joins and token checks
 # (database_sync_to_async) and runs the due-deployment thread.
 HTTP_POOL_MAX, WS_POOL_MAX = 2, 4
+# Each websocket process also runs the change relay (realtime/relay.py): its connection for the
+# leader's advisory lock and LISTEN, beside the pool (its batches use a pooled one).
+RELAY_CONNECTIONS = 1
 # A queue worker: procrastinate's psycopg pool (4, psycopg_pool's default) + its LISTEN + Django's one.
 QUEUE_CONNECTIONS = 6
 
@@ -171,7 +174,7 @@ class Topology:
         return f"unix://{sock}"
 
     def connection_budget(self) -> dict[str, int]:
-        return {"http": self.args.http_workers * HTTP_POOL_MAX, "websockets": self.args.websocket_processes * WS_POOL_MAX,
+        return {"http": self.args.http_workers * HTTP_POOL_MAX, "websockets": self.args.websocket_processes * (WS_POOL_MAX + RELAY_CONNECTIONS),
                 "queue": self.args.queue_workers * QUEUE_CONNECTIONS}
 
     def check_connection_budget(self) -> None:
@@ -187,7 +190,7 @@ class Topology:
         budget = sum(self.connection_budget().values())
         room = limit - reserved - (used - 1)
         print(f"serve: PostgreSQL connections at most {budget} ({self.args.http_workers} HTTP workers x "
-              f"{HTTP_POOL_MAX} + {self.args.websocket_processes} websocket processes x {WS_POOL_MAX} + "
+              f"{HTTP_POOL_MAX} + {self.args.websocket_processes} websocket processes x ({WS_POOL_MAX} + {RELAY_CONNECTIONS} relay) + "
               f"{self.args.queue_workers} queue workers x {QUEUE_CONNECTIONS}); "
               f"max_connections {limit}, "
               f"{used - 1} in use elsewhere", flush=True)

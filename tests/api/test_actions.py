@@ -20,12 +20,13 @@ def status_notes(user):
 
 
 # --- agents -----------------------------------------------------------------------------------
-def test_activate_and_pause_notify_the_owner_once_per_real_change(world, as_actor):
+def test_activate_and_pause_notify_the_owner_once_per_real_change(world, as_actor, relay):
     agent, url = world["agent_team"], f"/api/v1/agents/{world['agent_team'].pk}/"
     manager = as_actor("manager")
     assert manager.post(url + "activate/").json()["status"] == "active"
     assert manager.post(url + "activate/").status_code == 200  # no change: no notification
     assert manager.post(url + "pause/").json()["status"] == "paused"
+    relay()
     notes = list(status_notes(world["owner"]).order_by("created_at").values_list("message", flat=True))
     assert notes == [
         f'Agent "{agent.name}" status changed from inactive to active',
@@ -33,7 +34,7 @@ def test_activate_and_pause_notify_the_owner_once_per_real_change(world, as_acto
     ]
 
 
-def test_patch_status_goes_through_the_status_service(world, as_actor):
+def test_patch_status_goes_through_the_status_service(world, as_actor, relay):
     url = f"/api/v1/agents/{world['agent_private'].pk}/"
     client = as_actor("owner")
     response = client.patch(url, {"status": "error", "name": "renamed"}, format="json")
@@ -41,6 +42,7 @@ def test_patch_status_goes_through_the_status_service(world, as_actor):
     assert (response.json()["status"], response.json()["name"]) == ("error", "renamed")
     assert response.json()["last_activity"] is not None
     assert client.patch(url, {"status": "error"}, format="json").status_code == 200
+    relay()
     note = status_notes(world["owner"]).get()
     assert note.priority == "high"
     assert note.data == {"agent_id": str(world["agent_private"].pk), "old_status": "inactive", "new_status": "error"}

@@ -131,16 +131,18 @@ def _action(client, model, action, pks):
     return client.post(url(model, "changelist"), {"action": action, "_selected_action": [str(p) for p in pks]})
 
 
-def test_activate_and_pause_actions_notify_once_per_real_change(admin_client):
+def test_activate_and_pause_actions_notify_once_per_real_change(admin_client, relay):
     inactive = factories.AgentFactory(status="inactive")
     active = factories.AgentFactory(status="active")
     response = _action(admin_client, Agent, "activate_agents", [inactive.pk, active.pk])
     assert response.status_code == 302
     assert set(Agent.objects.values_list("status", flat=True)) == {"active"}
+    relay()
     assert Notification.objects.filter(user=inactive.created_by).count() == 1
     assert Notification.objects.filter(user=active.created_by).count() == 0
     _action(admin_client, Agent, "pause_agents", [inactive.pk, active.pk])
     assert set(Agent.objects.values_list("status", flat=True)) == {"paused"}
+    relay()
     assert Notification.objects.filter(user=inactive.created_by).count() == 2
     assert Notification.objects.filter(user=active.created_by).count() == 1
     note = Notification.objects.filter(user=active.created_by).get()
@@ -158,12 +160,13 @@ def _agent_form(agent, **changes):
     return data
 
 
-def test_agent_change_form_routes_status_through_the_service(admin_client):
+def test_agent_change_form_routes_status_through_the_service(admin_client, relay):
     agent = factories.AgentFactory(status="inactive", name="Before")
     response = admin_client.post(url(Agent, "change", agent.pk), _agent_form(agent, status="error", name="After"))
     assert response.status_code == 302, response.context["adminform"].form.errors
     agent.refresh_from_db()
     assert (agent.status, agent.name, agent.config) == ("error", "After", {"a": 1})
+    relay()
     note = Notification.objects.get(user=agent.created_by)
     assert (note.type, note.priority) == ("agent_status_change", "high")
     assert note.message == 'Agent "After" status changed from inactive to error'

@@ -86,13 +86,14 @@ def test_own_row_is_editable(cast):
     assert page.status_code == 200 and page.context["has_change_permission"] is True
 
 
-def test_actions_only_touch_editable_rows(cast):
+def test_actions_only_touch_editable_rows(cast, relay):
     agents = [cast["own"], cast["team_agent"], cast["hidden"]]
     response = cast["client"].post(url(Agent, "changelist"), {
         "action": "activate_agents", "_selected_action": [str(a.pk) for a in agents]})
     assert response.status_code == 302
     assert dict(Agent.objects.values_list("name", "status")) == {
         "own agent": "active", "team agent": "inactive", "hidden agent": "inactive"}
+    relay()
     assert Notification.objects.count() == 1
 
 

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import threading
 
+import orjson
 import pytest
 from rest_framework.test import APIClient
 
 from agents.models import Agent
-from agents.signals import agent_status_changed
 from notifications.models import Notification, NotificationType
 from notifications.services import notification_create
+from realtime.models import ChangeLog
+from realtime.relay import drain
 from tests import factories
 from tests.threads import run_in_threads
 
@@ -75,19 +77,18 @@ def test_parallel_mark_all_read_marks_each_notification_once():
     assert Notification.objects.filter(user=other, read_at__isnull=True).count() == 5
 
 
-@pytest.fixture
-def status_changes():
-    """Every `agent_status_changed` sent in this process (old, new), from any thread."""
-    seen: list[tuple[str, str]] = []
-    lock = threading.Lock()
-
-    def receiver(sender, *, old_status, new_status, **kwargs):
-        with lock:
-            seen.append((old_status, new_status))
-
-    agent_status_changed.connect(receiver, dispatch_uid="hardening-status-changes", weak=False)
-    yield seen
-    agent_status_changed.disconnect(dispatch_uid="hardening-status-changes")
+def captured_status_changes(agent) -> list[tuple[str, str]]:
+    """Every change of the agent's status captured in PostgreSQL (old, new), in commit order
+    (the relay's positions), after the relay handed them on."""
+    drain()
+    changes = []
+    for message in ChangeLog.objects.filter(table_name="agents", op="UPDATE").order_by("position") \
+            .values_list("message", flat=True):
+        data = orjson.loads(bytes(message))["variants"][0]["data"]
+        old, new = data["old_record"]["status"], data["record"]["status"]
+        if data["record"]["id"] == str(agent.pk) and old != new:
+            changes.append((old, new))
+    return changes
 
 
 def status_notifications(agent) -> list[tuple[str, str]]:
@@ -95,7 +96,7 @@ def status_notifications(agent) -> list[tuple[str, str]]:
     return [(n.data["old_status"], n.data["new_status"]) for n in rows]
 
 
-def test_parallel_activate_and_pause_notify_once_per_real_change(status_changes):
+def test_parallel_activate_and_pause_notify_once_per_real_change():
     owner = factories.UserFactory(subscription_tier="enterprise")  # 60+ requests: not rate limited
     agent = factories.AgentFactory(created_by=owner, status="paused")
 
@@ -106,8 +107,8 @@ def test_parallel_activate_and_pause_notify_once_per_real_change(status_changes)
 
     # 20 identical activations at once: one real change, one notification.
     assert run_in_threads(20, activate) == []
+    assert captured_status_changes(agent) == [("paused", "active")]
     assert status_notifications(agent) == [("paused", "active")]
-    assert status_changes == [("paused", "active")]
 
     def toggle(i):
         action = "activate" if i % 2 else "pause"
@@ -117,6 +118,7 @@ def test_parallel_activate_and_pause_notify_once_per_real_change(status_changes)
     # 40 mixed requests at once: the status flips some number of times; each flip is one
     # notification and the flips chain (no change is lost or reported twice).
     assert run_in_threads(40, toggle) == []
+    status_changes = captured_status_changes(agent)
     notified = status_notifications(agent)
     assert sorted(notified) == sorted(status_changes), (notified, status_changes)
     assert all(old != new for old, new in notified)
@@ -127,6 +129,6 @@ def test_parallel_activate_and_pause_notify_once_per_real_change(status_changes)
     assert to_paused - to_active in (0, 1)  # started active: alternating flips
     final = Agent.objects.get(pk=agent.pk).status
     assert final == ("paused" if to_paused > to_active else "active")
-    # The signal order is the commit order of the row locks: a strict alternation.
+    # The capture's order is the commit order of the row locks: a strict alternation.
     for (old, new), (next_old, _next_new) in zip(status_changes, status_changes[1:]):
         assert new == next_old, status_changes

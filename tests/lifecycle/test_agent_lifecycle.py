@@ -66,14 +66,16 @@ def test_template_into_a_team_the_actor_does_not_manage():
         agent_create_from_template(template=AgentTemplateFactory(), actor=viewer.user, team=viewer.team)
 
 
-def test_set_agent_status_command_goes_through_the_service():
+def test_set_agent_status_command_goes_through_the_service(relay):
     agent = AgentFactory(name="Ops", status="inactive")
     out = StringIO()
     call_command("set_agent_status", str(agent.pk), "paused", stdout=out)
     assert "inactive → paused" in out.getvalue()
+    relay()
     [note] = Notification.objects.filter(type="agent_status_change")
     assert note.message == 'Agent "Ops" status changed from inactive to paused'
     call_command("set_agent_status", str(agent.pk), "paused", stdout=StringIO())
+    relay()
     assert Notification.objects.count() == 1
 
 

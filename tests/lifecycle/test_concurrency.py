@@ -26,7 +26,7 @@ from workflows.services.hooks import sign
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_parallel_deploys_get_consecutive_versions_and_one_live_deployment():
+def test_parallel_deploys_get_consecutive_versions_and_one_live_deployment(relay):
     agent = AgentFactory(status="inactive")
 
     def deploy(_):
@@ -41,10 +41,11 @@ def test_parallel_deploys_get_consecutive_versions_and_one_live_deployment():
     # the live one is the last to finish: every other one was stopped when a later one went live
     assert all(d.stopped_at is not None and d.stopped_at <= live[0].deployed_at for d in rows if d not in live)
     assert Notification.objects.filter(type="deployment_success").count() == 20
+    relay()
     assert Notification.objects.filter(type="agent_status_change").count() == 1
 
 
-def test_parallel_callbacks_keep_exact_counters(settings):
+def test_parallel_callbacks_keep_exact_counters(settings, relay):
     agent = AgentFactory(status="active")
     workflow = WorkflowFactory(agent=agent, n8n_workflow_id="9qAE7S1t2kkV2PNZ", webhook_secret="concurrency-secret")
     base = datetime(2026, 11, 25, 3, 0, tzinfo=tz.utc)
@@ -75,4 +76,5 @@ def test_parallel_callbacks_keep_exact_counters(settings):
     assert workflow.last_execution == base + timedelta(seconds=49)
     assert WorkflowExecution.objects.filter(workflow=workflow).count() == 50
     assert Notification.objects.filter(type="agent_error").count() == 15
+    relay()
     assert Notification.objects.filter(type="agent_status_change").count() == 1  # active → error, once

@@ -19,7 +19,7 @@ def notes(user, type_):
     return list(Notification.objects.filter(user=user, type=type_))
 
 
-def test_local_deploy_completes_immediately_and_notifies(settings):
+def test_local_deploy_completes_immediately_and_notifies(settings, relay):
     settings.N8N_BASE_URL = ""
     agent = AgentFactory(name="Scout", status="inactive")
     deployment = agent_deploy(agent=agent, actor=agent.created_by)
@@ -32,10 +32,11 @@ def test_local_deploy_completes_immediately_and_notifies(settings):
     assert success.data["deployment_id"] == str(deployment.pk)
     agent.refresh_from_db()
     assert agent.status == "active"
+    relay()
     assert len(notes(agent.created_by, "agent_status_change")) == 1
 
 
-def test_new_deployment_stops_the_previous_live_one():
+def test_new_deployment_stops_the_previous_live_one(relay):
     agent = AgentFactory()
     first = agent_deploy(agent=agent, backend=LocalBackend())
     second = agent_deploy(agent=agent, backend=LocalBackend())
@@ -44,6 +45,7 @@ def test_new_deployment_stops_the_previous_live_one():
     assert first.stopped_at is not None
     assert Deployment.objects.filter(agent=agent, status="deployed").count() == 1
     # the agent was already active: one status notification in all, two success notifications
+    relay()
     assert len(notes(agent.created_by, "agent_status_change")) == 1
     assert len(notes(agent.created_by, "deployment_success")) == 2
 

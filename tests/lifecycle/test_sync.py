@@ -69,7 +69,7 @@ def test_first_sync_records_and_maps_every_recorded_execution(n8n_client, linked
     assert success.execution_time_ms == 68
 
 
-def test_counters_and_notifications_of_the_first_sync(n8n_client, linked, agent):
+def test_counters_and_notifications_of_the_first_sync(n8n_client, linked, agent, relay):
     n8n_sync(client=n8n_client)
     failing = Workflow.objects.get(pk=linked["QsTKNkcZ9qsY9f2a"].pk)
     assert (failing.execution_count, failing.success_count, failing.error_count) == (4, 0, 4)
@@ -81,6 +81,7 @@ def test_counters_and_notifications_of_the_first_sync(n8n_client, linked, agent)
     assert {n.priority for n in errors} == {"high"}
     agent.refresh_from_db()
     assert agent.status == "error"
+    relay()
     [change] = Notification.objects.filter(type="agent_status_change")
     assert change.data == {"agent_id": str(agent.pk), "old_status": "active", "new_status": "error"}
 

@@ -84,10 +84,11 @@ def test_a_bulk_insert_is_all_or_nothing(w):
     assert Agent.objects.count() == before + 2
 
 
-def test_status_goes_through_its_service_and_deployments_through_theirs(w):
+def test_status_goes_through_its_service_and_deployments_through_theirs(w, relay):
     response = patch(w["owner"], "agents", f"id=eq.{w['agent'].pk}&select=status", {"status": "active"},
                      **REPRESENTATION)
     assert response.json() == [{"status": "active"}]
+    relay()
     note = Notification.objects.get(user=w["owner"])
     assert note.data == {"agent_id": str(w["agent"].pk), "old_status": "inactive", "new_status": "active"}
     # one creation path for deployments (issue 19): the agent's deploy, not an insert
