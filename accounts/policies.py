@@ -7,7 +7,7 @@ from django.db.models import Q
 from accounts.models import Team, User, UserRole
 from echelon.columns import ALL, MEMBER, OPERATOR, SELF, Columns
 from accounts.memberships import ADMIN_ROLES, member_team_ids
-from echelon.policy import Audience, RowPolicy, ids, register
+from echelon.policy import Audience, RowPolicy, gone_records, ids, register
 
 PUBLIC_PROFILE = frozenset({"id", "email", "full_name", "avatar_url"})
 
@@ -38,7 +38,10 @@ class UserPolicy(RowPolicy):
         return Q(pk=user.pk)
 
     def audience(self, row) -> Audience:
-        teams = UserRole.objects.filter(user_id=row.pk, team_id__isnull=False).values_list("team_id", flat=True)
+        teams = set(UserRole.objects.filter(user_id=row.pk, team_id__isnull=False).values_list("team_id", flat=True))
+        # a user deleted with its roles (the cascade): its teams as they were
+        teams |= {role["team_id"] for role in gone_records(UserRole)
+                  if str(role["user_id"]) == str(row.pk) and role["team_id"] is not None}
         return Audience(user_ids=ids(row.pk), team_ids=frozenset(teams))
 
     def reader_kind(self, user, row) -> str:
@@ -66,7 +69,10 @@ class TeamPolicy(RowPolicy):
         return Q(pk__in=member_team_ids(user, roles=ADMIN_ROLES))
 
     def audience(self, row) -> Audience:
-        return Audience(team_ids=ids(row.pk))
+        # A team deleted with its roles (the cascade): its members by name, since their sockets
+        # have lost the team by the time its DELETE is delivered.
+        members = frozenset(role["user_id"] for role in gone_records(UserRole) if str(role["team_id"]) == str(row.pk))
+        return Audience(user_ids=members, team_ids=ids(row.pk))
 
 
 @register

@@ -87,6 +87,13 @@ def row_values(model, pk, *columns) -> dict | None:
     return model._default_manager.filter(pk=pk).values(*columns).first()
 
 
+def gone_records(model) -> list[dict]:
+    """The old records of `model`'s rows deleted in the batch of changes being handed on, e.g.
+    the roles a team's delete cascaded: the team's members, who could read it."""
+    table = model._meta.db_table
+    return [record for (gone_table, _), record in _gone_rows.get().items() if gone_table == table]
+
+
 def is_signed_in(user) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_active)
 

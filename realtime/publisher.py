@@ -15,7 +15,7 @@ from django.utils.module_loading import autodiscover_modules
 from echelon.policy import policy_for
 from realtime.capture import published_models
 from realtime.changes import change_variants, commit_timestamp
-from realtime.signals import DELETE, CapturedChange, row_changed
+from realtime.signals import DELETE, UPDATE, CapturedChange, row_changed
 
 _audiences: dict = {}  # audience_key → Audience, for the batch being handed on
 
@@ -48,6 +48,8 @@ def _audience(change: CapturedChange, batch_key):
 
 def publish_change(sender, *, change: CapturedChange, **kwargs) -> None:
     """Set `change.push`: the change as the variants its readers get, with their audiences."""
+    if change.type == UPDATE and change.record == change.old_record:
+        return  # no column any reader sees changed (e.g. only workflows.webhook_secret)
     auth = _auth_of(change)
     variants = change_variants(change.model, change.type, record=change.record, old_record=change.old_record,
                                audience=_audience(change, change.batch))

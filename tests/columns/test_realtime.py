@@ -54,6 +54,8 @@ def write_every_kind_of_change(world) -> dict:
         row.refresh_from_db()
         made[model] = (str(row.pk), frozenset(name for name in READERS if policy_for(model).can_read(world[name], row)))
         attname, by_save, in_bulk = changeable_column(model)
+        if getattr(row, attname) == by_save:  # each UPDATE really changes it (else nothing is pushed)
+            by_save, in_bulk = in_bulk, by_save
         setattr(row, attname, by_save)
         row.save()
         model._default_manager.filter(pk=row.pk).update(**{attname: in_bulk})
@@ -98,7 +100,8 @@ def test_every_change_carries_exactly_the_declared_columns(world):
         assert readers, f"no reader may read the {model.__name__} row made for the walk"
         for name in readers:
             types = heard.get((name, model._meta.db_table, row_id), [])
-            assert types.count("UPDATE") == 2 and types.count("DELETE") == 1, (name, model.__name__, types)
+            # the save and the bulk UPDATE (planting the sentinels may add one: it moves updated_at)
+            assert types.count("UPDATE") >= 2 and types.count("DELETE") == 1, (name, model.__name__, types)
         assert "INSERT" in heard.get(("superuser", model._meta.db_table, row_id), []), model.__name__
     for name in READERS:  # the reader's own row came in its own variant
         own = heard.get((name, "users", str(world[name].pk)), [])
