@@ -56,6 +56,7 @@ class Dispatcher:
         self.ready = asyncio.Event()
         self.subscribed = False  # to Redis right now; if not, the bus delivers this process' writes in memory
         self.position: int | None = None  # the last change handled (None until read from the log)
+        self._log_unreadable = False
         self._tasks: list[asyncio.Task] = []
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -201,7 +202,17 @@ class Dispatcher:
         """Handle the logged changes after the last one handled (and before `before`)."""
         if self.position is None:
             return
-        for change in await _logged_changes(self.position, before):
+        try:
+            logged = await _logged_changes(self.position, before)
+        except Exception as exc:  # noqa: BLE001 - the database is down: the next look catches up
+            if not self._log_unreadable:
+                log.warning("realtime: change log unreadable (%s); retrying", one_line(exc))
+            self._log_unreadable = True
+            return
+        if self._log_unreadable:
+            log.warning("realtime: change log readable again")
+            self._log_unreadable = False
+        for change in logged:
             self.position = max(self.position, change["position"])
             await self.fan_out(change)
 
