@@ -86,8 +86,9 @@ def run_batch(limit: int = BATCH_ROWS) -> int:
         if not changes:
             return 0
         cursor.execute("SELECT nextval('realtime_position_seq') FROM generate_series(1, %s)", [len(changes)])
-        for change, (position,) in zip(changes, cursor.fetchall()):
-            change.position, change.batch = position, changes[0].position or position
+        positions = sorted(position for (position,) in cursor.fetchall())
+        for change, position in zip(changes, positions):
+            change.position, change.batch = position, positions[0]
         gone = {(c.table, str(c.old_record.get(c.model._meta.pk.column))): c.old_record
                 for c in changes if c.type == DELETE}
         with rows_gone(gone):

@@ -37,3 +37,14 @@ def psql(sql: str) -> str:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def outside_connection(autocommit: bool = False):
+    """A psycopg connection to the test database that Django knows nothing of: a writer outside
+    Echelon (psql, n8n's Postgres node, another service)."""
+    import psycopg
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)  # Django's own cursor and adapters
+    params.pop("context", None)
+    return psycopg.connect(**params, autocommit=autocommit)

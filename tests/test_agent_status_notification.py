@@ -2,14 +2,14 @@
 whichever writer (the service, `save()`, `queryset.update()`, plain SQL from another
 connection), from the captured change the relay hands on; none for a rolled-back write."""
 
-import psycopg
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from agents.models import Agent
 from agents.services import agent_set_status
 from notifications.models import Notification
 from tests.factories import AgentFactory
+from tests.servers import outside_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -81,10 +81,7 @@ def test_the_relay_hands_each_change_on_once(relay):
 @pytest.mark.django_db(transaction=True)
 def test_plain_sql_from_another_connection_notifies(relay):
     agent = AgentFactory(name="Outside", status="inactive")
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    with psycopg.connect(**params) as outside:  # as psql, an n8n Postgres node or a data fix would
+    with outside_connection() as outside:  # as psql, an n8n Postgres node or a data fix would
         outside.execute("SET TIME ZONE 'Asia/Kolkata'")
         outside.execute("UPDATE agents SET status = 'error' WHERE id = %s", [agent.pk])
     relay()

@@ -15,9 +15,7 @@ import subprocess
 import sys
 import time
 
-import psycopg
 import pytest
-from django.db import connection
 from websockets.asyncio.client import connect
 
 from agents.models import Agent
@@ -26,16 +24,11 @@ from realtime.models import ChangeLog, PendingChange
 from tests import factories
 from tests.monitoring.servers import DaphneServer
 from tests.realtime.helpers import agent_binding, run, token_for
-from tests.servers import ROOT, live_database_url
+from tests.servers import ROOT, live_database_url, outside_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def outside_connection() -> psycopg.Connection:
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    return psycopg.connect(**params, autocommit=True)
 
 
 def wait_for(condition, seconds: float = 60, what: str = "") -> None:
@@ -57,7 +50,7 @@ def test_a_relay_killed_mid_stream_loses_nothing_and_notifies_once():
     statuses = ["active", "paused"] * 100  # 200 real status changes
     relay = relay_process()
     try:
-        with outside_connection() as writer:
+        with outside_connection(autocommit=True) as writer:
             for i, status in enumerate(statuses):
                 writer.execute("UPDATE agents SET status = %s WHERE id = %s", [status, agent.pk])
                 if i == 60:
@@ -108,7 +101,7 @@ def test_with_redis_stopped_every_socket_on_every_process_gets_every_change(redi
             readers.append(asyncio.create_task(_collect(ws, got)))
 
         def write(name):
-            with outside_connection() as writer:
+            with outside_connection(autocommit=True) as writer:
                 writer.execute("UPDATE agents SET name = %s WHERE id = %s", [name, agent.pk])
 
         async def until_all(count):

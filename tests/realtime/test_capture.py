@@ -9,9 +9,8 @@ row, resume from a position, retention.
 from __future__ import annotations
 
 import orjson
-import psycopg
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client as DjangoClient
 
 from agents.models import Agent
@@ -19,6 +18,7 @@ from monitoring.models import AgentMetric
 from realtime import relay
 from realtime.models import ChangeLog, PendingChange, RelayState
 from tests import factories
+from tests.servers import outside_connection
 from tests.realtime.helpers import Client, agent_binding, db, run, token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,12 +26,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 METRICS = {"event": "*", "schema": "public", "table": "agent_metrics"}
 
 
-def outside_connection() -> psycopg.Connection:
-    """A connection Django knows nothing of (psql, n8n's Postgres node, another service)."""
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    return psycopg.connect(**params)
 
 
 async def joined(user, *bindings, since=None):
