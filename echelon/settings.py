@@ -227,6 +227,8 @@ REALTIME_RELAY = env_bool("REALTIME_RELAY", True)
 REALTIME_LOG_RETENTION_SECONDS = float(os.environ.get("REALTIME_LOG_RETENTION_SECONDS", "3600"))
 REALTIME_LOG_MAX_ROWS = int(os.environ.get("REALTIME_LOG_MAX_ROWS", "100000"))
 REALTIME_CATCHUP_SECONDS = float(os.environ.get("REALTIME_CATCHUP_SECONDS", "2"))
+# /readyz fails while a captured change waits longer than this for the relay (none leads).
+REALTIME_RELAY_MAX_LAG_SECONDS = float(os.environ.get("REALTIME_RELAY_MAX_LAG_SECONDS", "30"))
 
 # --- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -9,7 +9,9 @@ class RealtimeConfig(AppConfig):
     name = "realtime"
 
     def ready(self) -> None:
-        from realtime import capture, publisher
+        from echelon.serving import health
+        from realtime import capture, publisher, relay
 
         publisher.connect()
+        health.register("relay", relay.check_ready)  # /readyz: changes are handed on
         post_migrate.connect(capture.sync_after_migrate, sender=self, dispatch_uid="realtime:sync_triggers")

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import connection, connections, transaction
 
 from echelon.policy import rows_gone
+from echelon.serving import metrics
 from realtime import bus
 from realtime.capture import NOTIFY_CHANNEL, model_of
 from realtime.changes import normalized_record
@@ -98,7 +99,8 @@ def run_batch(limit: int = BATCH_ROWS) -> int:
         cursor.execute("UPDATE realtime_relay_state SET position = %s, heartbeat_at = now() WHERE id = 1",
                        [changes[-1].position])
         pushes = [change.push for change in changes if change.push is not None]
-        transaction.on_commit(lambda: publish(pushes))
+        oldest = min(change.committed_at for change in changes)
+        transaction.on_commit(lambda: (publish(pushes), _record_lag(oldest)))
     return len(changes)
 
 
@@ -109,6 +111,10 @@ def _append_to_log(cursor, changes: list[CapturedChange]) -> None:
             message = change.push or {"position": change.position, "table": change.table, "type": change.type,
                                       "variants": []}
             copy.write_row((change.position, change.table, change.type, change.committed_at, orjson.dumps(message)))
+
+
+def _record_lag(oldest: datetime.datetime) -> None:
+    metrics.RELAY_LAG.set((datetime.datetime.now(datetime.UTC) - oldest).total_seconds())
 
 
 def publish(pushes: list[dict]) -> None:
@@ -220,6 +226,18 @@ def start_in_background() -> Relay | None:
             relay.start()
             _started.append(relay)
         return _started[0]
+
+
+def max_lag_seconds() -> float:
+    return float(getattr(settings, "REALTIME_RELAY_MAX_LAG_SECONDS", 30))
+
+
+def check_ready() -> str | None:
+    """/readyz: changes are being handed on (some relay leads and keeps up)."""
+    lag = lag_seconds()
+    if lag is not None and lag > max_lag_seconds():
+        return f"the change relay is {lag:.0f} s behind (none leading, or it cannot keep up)"
+    return None
 
 
 def lag_seconds() -> float | None:

@@ -3,12 +3,16 @@ direct-write adapter's refusal of unverified daphne/Twisted/autobahn versions.""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
+from django.utils import timezone
 
-from echelon.serving import health
 from realtime import direct_write
+from realtime.models import PendingChange
+from tests import factories
 
 
 @pytest.fixture
@@ -22,23 +26,21 @@ def test_healthz_answers_without_the_database_or_a_known_host(client):
 
 
 @pytest.mark.django_db
-def test_readyz_runs_every_registered_check_and_fails_while_one_fails(client, tmp_path, settings):
+def test_readyz_runs_every_registered_check_and_fails_while_one_fails(client, tmp_path, settings, relay):
     response = client.get("/readyz")
     assert response.status_code == 200, response.content
     assert response.json()["checks"]["postgresql"]["ok"] is True
 
-    def relay() -> str:
-        return "relay lag 12 s"
-
-    health.register("relay", relay)  # what the change-capture relay will do
-    try:
-        failed = client.get("/readyz")
-        assert failed.status_code == 503
-        assert failed.json()["checks"]["relay"] == {"ok": False, "ms": failed.json()["checks"]["relay"]["ms"],
-                                                    "error": "relay lag 12 s"}
-        assert failed.json()["ready"] is False
-    finally:
-        health.unregister("relay")
+    assert response.json()["checks"]["relay"]["ok"] is True
+    # a change the relay has not handed on for longer than the bound: no relay leads, not ready
+    factories.AgentFactory()
+    PendingChange.objects.update(written_at=timezone.now() - timedelta(seconds=45))
+    settings.REALTIME_RELAY_MAX_LAG_SECONDS = 30
+    failed = client.get("/readyz")
+    assert failed.status_code == 503 and failed.json()["ready"] is False
+    assert failed.json()["checks"]["relay"]["error"].startswith("the change relay is 45 s behind"), failed.json()
+    relay()  # handed on: ready again
+    assert client.get("/readyz").status_code == 200
 
     settings.ECHELON_DRAIN_FILE = str(tmp_path / "draining")
     (tmp_path / "draining").touch()  # the machine is leaving the load balancer
