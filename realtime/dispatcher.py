@@ -26,9 +26,9 @@ import weakref
 
 import orjson
 
-from accounts.models import UserRole
 from django.conf import settings
 
+from accounts.models import UserRole
 from echelon.outage import one_line
 from echelon.policy import Audience
 from echelon.serving import metrics
@@ -221,10 +221,14 @@ class Dispatcher:
         self.queue.put_nowait(_Replay(socket, channel, since))
 
     async def _replay(self, request: _Replay) -> None:
-        if self.position is None:
-            self.position = await _last_logged_position()
-        expired = request.since < await _pruned_through()
-        changes = [] if expired else await _logged_changes(request.since, self.position + 1)
+        try:
+            if self.position is None:
+                self.position = await _last_logged_position()
+            expired = request.since < await _pruned_through()
+            changes = [] if expired else await _logged_changes(request.since, self.position + 1)
+        except Exception as exc:  # noqa: BLE001 - the log is unreadable: the client refetches instead
+            log.warning("realtime: could not replay changes after %s (%s)", request.since, one_line(exc))
+            expired, changes = True, []
         targets = {request.socket}
         request.channel.held = False
         for change in changes:
