@@ -17,11 +17,13 @@ from django.test import Client
 
 from echelon.redaction import REDACTED
 from tests.api.clients import client_as
-from tests.factories import AgentFactory, WorkflowFactory
+from notifications.models import AgentThought
+from tests.factories import AgentFactory, WorkflowExecutionFactory, WorkflowFactory
 from tests.lifecycle.fake_n8n import recording
 from workflows.models import WorkflowExecution
 from workflows.services.hooks import sign
 from workflows.services.sync import n8n_sync
+from workflows.services.thoughts import thoughts_ingest
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +110,14 @@ def test_redact_headers_knows_n8ns_header_shapes():
     current["headers"] = {"authorization": "x"}
     redact_headers(deep)
     assert current["headers"] == {"authorization": REDACTED}
+
+
+def test_thought_metadata_stores_no_secret_header():
+    """A node may record the request that reached it in its thought's metadata (issue 12's leftover)."""
+    execution = WorkflowExecutionFactory()
+    thoughts_ingest(execution=execution, agent_id=execution.workflow.agent_id, thoughts=[{
+        "node_id": "fetch", "node_type": "action", "content": "called the webhook",
+        "metadata": {"request": {"headers": {**PLAIN_HEADERS, **SECRET_HEADERS}}, "step": 1}}])
+    stored = AgentThought.objects.get(execution=execution, node_id="fetch").metadata
+    assert_redacted(stored["request"]["headers"])
+    assert stored["step"] == 1

@@ -14,6 +14,7 @@ from django.db import transaction
 
 from echelon.jsonvalues import top_field, unstorable_message, unstorable_path
 from echelon.errors import DomainError
+from echelon.redaction import redact_headers
 from notifications.models import AgentThought, NodeType
 from workflows.models import WorkflowExecution
 
@@ -61,6 +62,7 @@ def _clean(index: int, item) -> dict:
         metadata = {}
     if not isinstance(metadata, dict):
         raise ThoughtBatchError(f"{label}: metadata must be an object", field=f"{where}.metadata", node_id=node_id)
+    redact_headers(metadata)  # a node may record the request that reached it, headers and all
     unstorable = unstorable_path(item)  # NUL characters, deep nesting: 500s in PostgreSQL before
     if unstorable is not None:
         raise ThoughtBatchError(f"{label}: {unstorable_message(unstorable)}",
