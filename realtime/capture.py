@@ -20,6 +20,7 @@ from django.db import connection
 from echelon.policy import policy_for, registered_models
 
 NOTIFY_CHANNEL = "echelon_capture"
+_by_table: dict = {}  # table → model, filled from the policy registry on first use
 _TRIGGERS = {"INSERT": "echelon_capture_insert", "UPDATE": "echelon_capture_update",
              "DELETE": "echelon_capture_delete"}
 
@@ -70,10 +71,11 @@ def published_tables() -> frozenset[str]:
 
 
 def model_of(table: str):
-    for model in registered_models():
-        if model._meta.db_table == table:
-            return model
-    return None
+    """The registered model of `table` (None: no policy has it)."""
+    if len(_by_table) != len(registered_models()):
+        _by_table.clear()
+        _by_table.update({model._meta.db_table: model for model in registered_models()})
+    return _by_table.get(table)
 
 
 def _trigger_sql(model) -> list[str]:

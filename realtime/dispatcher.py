@@ -65,7 +65,7 @@ class Dispatcher:
 
     async def _begin(self) -> None:
         try:  # changes committed before this are not owed to sockets that join from now on
-            self.position = await _last_logged_position()
+            self.position, _ = await _relay_state()
         except Exception as exc:  # noqa: BLE001 - the database is down: positions start with the first change
             log.warning("realtime: change log unreadable at start (%s)", one_line(exc))
         self._tasks.append(self.loop.create_task(self._work()))
@@ -222,9 +222,10 @@ class Dispatcher:
 
     async def _replay(self, request: _Replay) -> None:
         try:
+            position, pruned_through = await _relay_state()
             if self.position is None:
-                self.position = await _last_logged_position()
-            expired = request.since < await _pruned_through()
+                self.position = position
+            expired = request.since < pruned_through
             changes = [] if expired else await _logged_changes(request.since, self.position + 1)
         except Exception as exc:  # noqa: BLE001 - the log is unreadable: the client refetches instead
             log.warning("realtime: could not replay changes after %s (%s)", request.since, one_line(exc))
@@ -330,21 +331,12 @@ async def _logged_changes(after: int, before: int | None) -> list[dict]:
     return await database_sync_to_async(read)()
 
 
-async def _last_logged_position() -> int:
+async def _relay_state() -> tuple[int, int]:
+    """(the last position handed on, the last one pruned from the log) — (0, 0) before any."""
     from channels.db import database_sync_to_async
 
-    def read() -> int:
-        state = RelayState.objects.filter(pk=1).values_list("position", flat=True).first()
-        return state or 0
-
-    return await database_sync_to_async(read)()
-
-
-async def _pruned_through() -> int:
-    from channels.db import database_sync_to_async
-
-    def read() -> int:
-        return RelayState.objects.filter(pk=1).values_list("pruned_through", flat=True).first() or 0
+    def read() -> tuple[int, int]:
+        return RelayState.objects.filter(pk=1).values_list("position", "pruned_through").first() or (0, 0)
 
     return await database_sync_to_async(read)()
 

@@ -17,7 +17,7 @@ from realtime.capture import published_models
 from realtime.changes import change_variants, commit_timestamp
 from realtime.signals import DELETE, UPDATE, CapturedChange, row_changed
 
-_audiences: dict = {}  # audience_key → Audience, for the batch being handed on
+_batch_audiences: dict = {"batch": None, "audiences": {}}  # audience_key → Audience within one batch
 
 
 def _auth_of(change: CapturedChange) -> dict | None:
@@ -31,18 +31,18 @@ def _auth_of(change: CapturedChange) -> dict | None:
             "is_active": bool(row.get("is_active", True))}
 
 
-def _audience(change: CapturedChange, batch_key):
+def _audience(change: CapturedChange):
     policy = policy_for(change.model)
     row = change.instance()
     key = policy.audience_key(row)
     if key is None:
         return policy.audience(row)
-    key = (batch_key, key)
-    audience = _audiences.get(key)
+    if _batch_audiences["batch"] != change.batch:  # a new batch: memberships may have changed since
+        _batch_audiences["batch"], _batch_audiences["audiences"] = change.batch, {}
+    audiences = _batch_audiences["audiences"]
+    audience = audiences.get(key)
     if audience is None:
-        if len(_audiences) > 10_000:
-            _audiences.clear()
-        audience = _audiences[key] = policy.audience(row)
+        audience = audiences[key] = policy.audience(row)
     return audience
 
 
@@ -52,7 +52,7 @@ def publish_change(sender, *, change: CapturedChange, **kwargs) -> None:
         return  # no column any reader sees changed (e.g. only workflows.webhook_secret)
     auth = _auth_of(change)
     variants = change_variants(change.model, change.type, record=change.record, old_record=change.old_record,
-                               audience=_audience(change, change.batch))
+                               audience=_audience(change))
     if not variants and auth is None:
         return  # nobody sees what changed (e.g. a teammate's login)
     stamp = commit_timestamp(change.committed_at)

@@ -151,13 +151,15 @@ def prune() -> int:
         return count
 
 
-def _listen_connection():
+def direct_connection(autocommit: bool = True):
+    """A psycopg connection of its own to the default database (Django's settings, not its pool):
+    the leader's advisory lock and LISTEN live as long as it does."""
     import psycopg
 
     params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
+    params.pop("cursor_factory", None)  # Django's own cursor class and adapters
     params.pop("context", None)
-    return psycopg.connect(**params, autocommit=True)
+    return psycopg.connect(**params, autocommit=autocommit)
 
 
 class Relay(threading.Thread):
@@ -187,7 +189,7 @@ class Relay(threading.Thread):
                 connections.close_all()
 
     def _lead(self) -> None:
-        with _listen_connection() as listener:
+        with direct_connection() as listener:
             while not listener.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY]).fetchone()[0]:
                 if self.stopping.wait(LEADER_RETRY_SECONDS):
                     return

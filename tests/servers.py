@@ -42,9 +42,6 @@ def psql(sql: str) -> str:
 def outside_connection(autocommit: bool = False):
     """A psycopg connection to the test database that Django knows nothing of: a writer outside
     Echelon (psql, n8n's Postgres node, another service)."""
-    import psycopg
+    from realtime.relay import direct_connection
 
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)  # Django's own cursor and adapters
-    params.pop("context", None)
-    return psycopg.connect(**params, autocommit=autocommit)
+    return direct_connection(autocommit=autocommit)
