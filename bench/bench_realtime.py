@@ -10,6 +10,9 @@ database (`<db>_bench`, migrated and emptied at the start), never in the dev dat
 2. Authorized throughput: 1,000 sockets of 100 users in 10 teams; agent changes spread over
    the teams at a steady rate for 30 s; deliveries/s, p95, 100 % authorized, 0 unauthorized.
 3. Publisher cost per change (write + publish, in this process) at 100 vs 3,000 subscribers.
+Also, for the gated server: the template changes written as raw SQL over a connection of their
+own (commit → socket at 1,000 sockets, p99 ≤ 150 ms), and resume after 10 s away at 500
+changes/s (bench/realtime_resume.py).
 
 Scenarios 1-2 run per server in BENCH_REALTIME_SERVERS (default daphne,uvicorn); the targets
 gate daphne, the app's server; uvicorn's figures are a reference (only its correctness gates).
@@ -31,6 +34,8 @@ import orjson
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
+
+from bench.realtime_resume import raw_sql_updates, resume
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS, TEAMS, SOCKETS_PER_USER, AGENTS_PER_TEAM = 100, 10, 10, 10
@@ -317,7 +322,9 @@ def run() -> list[dict]:
         sockets = [{"token": tokens[str(u.pk)], "user": str(u.pk)} for u in users for _ in range(SOCKETS_PER_USER)]
         n_sockets, expected_lat = len(sockets), LATENCY_CHANGES * len(sockets)
 
-        # 1a. the floor: a bare websockets broadcast of the same frames, same Redis hop
+        # 1a. the floor: a bare websockets broadcast of the same frames, same Redis hop; the
+        # changes reach Redis through the relay, here a process of its own
+        relay = subprocess.Popen([sys.executable, "manage.py", "relay"], cwd=ROOT, env=env)
         floor_port = _free_port()
         floor = Child([sys.executable, "-m", "bench.realtime_floor", str(floor_port), redis_url,
                        settings.REALTIME_REDIS_CHANNEL], env=env)
@@ -328,6 +335,8 @@ def run() -> list[dict]:
         floor_lat, floor_n = _latencies(floor_subs, template)
         floor_subs.stop()
         floor.stop()
+        relay.terminate()
+        relay.wait(30)
         floor_p50, floor_p99 = percentile(floor_lat, 50), percentile(floor_lat, 99)
         rows.append({"name": f"[floor] websockets broadcast {n_sockets} sockets p50 / p99", "value": floor_p50,
                      "unit": "ms", "baseline": floor_p99, "ratio": None, "target": "baseline (p99 in baseline)",
@@ -346,6 +355,8 @@ def run() -> list[dict]:
             children.append(subs)
             # 1b. latency on the same visible table
             lat, lat_n = _latencies(subs, template)
+            if name == GATED_SERVER:  # 1c. the same changes written by an outside writer (raw SQL)
+                rows.append(_raw_sql_latency_row(subs, db_url, template, n_sockets, expected_lat))
             # 2. authorized throughput at a steady rate
             subs.ask("RESET")
             changes, elapsed = _steady_agent_changes(agents, RATE, DURATION)
@@ -356,6 +367,8 @@ def run() -> list[dict]:
             rows += _rows_for_server(name, n_sockets, lat, lat_n, floor_p99, expected_lat, authorized / elapsed,
                                      expected, authorized, elapsed, result)
             subs.stop()
+            if name == GATED_SERVER:  # 4. a client away for a while resumes with config.since
+                rows.extend(resume(url, db_url, tokens[str(users[0].pk)], template.pk))
             if name == SERVERS[-1]:
                 rows.extend(_publisher_cost_rows(url, users, agents, tokens, user_teams, agent_teams, bindings,
                                                 children))
@@ -371,6 +384,18 @@ def run() -> list[dict]:
             redis_owned[0].shutdown()
             shutil.rmtree(redis_owned[1], ignore_errors=True)
     return rows
+
+
+def _raw_sql_latency_row(child: Child, db_url: str, template, n_sockets: int, expected: int) -> dict:
+    """Commit → socket latency of UPDATEs over a psycopg connection of their own (issue 14)."""
+    child.ask("RESET")
+    raw_sql_updates(db_url, template.pk, LATENCY_CHANGES, LATENCY_INTERVAL)
+    time.sleep(1.5)
+    result = orjson.loads(child.ask("DUMP"))
+    p99 = percentile(result["latencies"], 99)
+    return {"name": f"[{GATED_SERVER}] raw-SQL UPDATE commit -> socket, {n_sockets} sockets p99 (p50 in baseline)",
+            "value": p99, "unit": "ms", "baseline": percentile(result["latencies"], 50), "ratio": None,
+            "target": "<= 150 ms, all delivered", "passed": p99 <= 150 and result["deliveries"] == expected}
 
 
 def _publisher_cost_rows(url, users, agents, tokens, user_teams, agent_teams, bindings, children) -> list[dict]:

@@ -51,19 +51,19 @@ def websocket_rss(topology: TopologyServer) -> int:
 
 
 class BusPublisher:
-    """Agent UPDATE messages as the publisher frames them, straight onto the Redis channel."""
+    """Agent UPDATE messages as the relay frames them (without positions: the dispatcher then
+    neither deduplicates nor fills gaps), straight onto the Redis channel."""
 
     def __init__(self, agents, redis_url: str) -> None:
         import redis
 
         from echelon.policy import policy_for
-        from realtime.changes import change_data, record_of
-        from realtime.publisher import _audience_json
+        from realtime.changes import audience_json, change_data, record_of
 
         self.client = redis.Redis.from_url(redis_url)
         self.channel = settings.REALTIME_REDIS_CHANNEL
         self.templates = [{"data": change_data(type(a), "UPDATE", record=record_of(a), old_record=None),
-                           "audience": _audience_json(policy_for(type(a)).audience(a))} for a in agents]
+                           "audience": audience_json(policy_for(type(a)).audience(a))} for a in agents]
         self.sequence = 0
         self.base = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -75,7 +75,9 @@ class BusPublisher:
         data = dict(template["data"])
         data["record"] = dict(data["record"], updated_at=(self.base + timedelta(microseconds=self.sequence)).isoformat())
         data["commit_timestamp"] = commit_timestamp()
-        self.client.publish(self.channel, orjson.dumps({"data": data, "audience": template["audience"]}))
+        variant = {"audience": template["audience"], "operator": False, "data": data}
+        self.client.publish(self.channel, orjson.dumps(
+            {"changes": [{"table": data["table"], "type": "UPDATE", "variants": [variant]}]}))
 
     def offer(self, changes_per_second: float, seconds: float) -> tuple[int, float]:
         """Publish at a steady rate (every 5 ms what is due); → (changes, elapsed)."""

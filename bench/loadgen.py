@@ -28,23 +28,26 @@ async def _worker(host: str, port: int, request: bytes, deadline: float, counts:
         writer.close()
 
 
-def _request_bytes(host: str, port: int, path: str, headers: dict) -> bytes:
-    lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: keep-alive",
+def _request_bytes(host: str, port: int, path: str, headers: dict, method: str = "GET", body: bytes = b"") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: keep-alive",
              *(f"{k}: {v}" for k, v in headers.items())]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+    if body:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-def http_load(targets: list[tuple[int, str, dict]], *, concurrency: int, seconds: float,
+def http_load(targets: list[tuple], *, concurrency: int, seconds: float,
               host: str = "127.0.0.1") -> tuple[list[dict[int, int]], float]:
-    """GET from every target `(port, path, headers)` at the same time, `concurrency` keep-alive
-    connections each, for `seconds`; → ([{status: n} per target], elapsed)."""
+    """Request every target `(port, path, headers)` — or `(port, path, headers, method, body)` —
+    at the same time, `concurrency` keep-alive connections each, for `seconds`;
+    → ([{status: n} per target], elapsed)."""
     counts: list[dict[int, int]] = [{} for _ in targets]
 
     async def main() -> float:
         start = time.perf_counter()
         await asyncio.gather(*(
-            _worker(host, port, _request_bytes(host, port, path, headers), start + seconds, counts[i])
-            for i, (port, path, headers) in enumerate(targets) for _ in range(concurrency)
+            _worker(host, target[0], _request_bytes(host, *target), start + seconds, counts[i])
+            for i, target in enumerate(targets) for _ in range(concurrency)
         ))
         return time.perf_counter() - start
 

@@ -34,13 +34,15 @@ async def main(port: int, url: str, channel: str) -> None:
             message = await pubsub.get_message(timeout=None)
             if message is None or message.get("type") != "message":
                 continue
-            variants = orjson.loads(message["data"])["variants"]
-            if not variants:
-                continue
-            # the bench's tables have one reader kind, hence one variant (docs/security.md)
-            data = orjson.dumps(variants[0]["data"])
-            frame = b'[null,null,"realtime:bench","postgres_changes",{"ids":[1],"data":' + data + b"}]"
-            broadcast(clients, frame.decode())
+            body = orjson.loads(message["data"])
+            for change in body.get("changes", (body,)):  # the relay sends its batches in chunks
+                variants = change["variants"]
+                if not variants:
+                    continue
+                # the bench's tables have one reader kind, hence one variant (docs/security.md)
+                data = orjson.dumps(variants[0]["data"])
+                frame = b'[null,null,"realtime:bench","postgres_changes",{"ids":[1],"data":' + data + b"}]"
+                broadcast(clients, frame.decode())
 
 
 if __name__ == "__main__":

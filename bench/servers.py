@@ -24,13 +24,30 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for_relay(database_url: str, timeout: float = 30) -> None:
+    """Until a change relay leads on the database and nothing captured is pending: a server's
+    relay (a child process) takes a moment to start, and what was written before it would
+    otherwise reach sockets that join meanwhile."""
+    import psycopg
+
+    from realtime.relay import leader_present
+
+    deadline = time.monotonic() + timeout
+    with psycopg.connect("postgresql://" + database_url.split("://", 1)[1], autocommit=True) as conn:
+        while not (leader_present(conn)
+                   and not conn.execute("SELECT EXISTS (SELECT 1 FROM realtime_pending_changes)").fetchone()[0]):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no change relay led within {timeout:.0f} s")
+            time.sleep(0.05)
+
+
 class DaphneServer:
     """A daphne process serving Echelon; raises with its output when it cannot start or stop."""
 
     def __init__(self, **env: str):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        environment = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1", **env)
+        environment = self.environment = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1", **env)
         self.log = tempfile.NamedTemporaryFile("w+", prefix=f"daphne-{self.port}-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "echelon.asgi:application"],
@@ -48,9 +65,13 @@ class DaphneServer:
                 raise AssertionError(f"daphne exited with {self.process.returncode}:\n{self.output()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
+                    pass
             except OSError:
                 time.sleep(0.1)
+                continue
+            if self.environment.get("REALTIME_RELAY") != "0" and self.environment.get("DATABASE_URL"):
+                wait_for_relay(self.environment["DATABASE_URL"])
+            return
         self.kill()
         raise AssertionError(f"daphne did not listen on {self.port} within {timeout}s:\n{self.output()}")
 

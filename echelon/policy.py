@@ -123,7 +123,8 @@ class RowPolicy:
 
     def audience_key(self, row):
         """A key shared by rows that have the same audience (None: no sharing), so a bulk
-        publish computes each audience once."""
+        publish computes each audience once. `row` may be a model instance or any object with
+        the row's values as attributes (the relay passes an attribute view, not an instance)."""
         return None
 
     # --- columns ----------------------------------------------------------------------------------

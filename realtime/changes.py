@@ -23,6 +23,8 @@ from echelon.policy import Audience, policy_for
 SCHEMA = "public"
 _published: dict = {}  # model → its fields that may leave the server (the policy's non-`never`)
 _normalizers: dict = {}  # model → {column: "timestamptz" | "numeric"} of its published fields
+_audience_json: dict = {}  # Audience → its bus form (at most 4,096, then started afresh)
+_columns: dict = {}  # (model, visible) → the `columns` entry: built once, shared by every change
 
 _PG_TYPES = {
     "UUIDField": "uuid",
@@ -62,9 +64,13 @@ def published_fields(model) -> list[models.Field]:
 
 
 def columns_of(model, visible: frozenset | None = None) -> list[dict]:
-    """The `columns` entry of a change: every published column, or those in `visible`."""
-    return [{"name": f.column, "type": pg_type(f)} for f in published_fields(model)
-            if visible is None or f.column in visible]
+    """The `columns` entry of a change: every published column, or those in `visible` (one list
+    per model and column set, shared by the changes that carry it: it is only serialized)."""
+    columns = _columns.get((model, visible))
+    if columns is None:
+        columns = _columns[(model, visible)] = [{"name": f.column, "type": pg_type(f)} for f in published_fields(model)
+                                                if visible is None or f.column in visible]
+    return columns
 
 
 def column_types(model) -> dict[str, str]:
@@ -100,7 +106,7 @@ def normalized_record(model, raw: dict | None) -> dict | None:
         if value is None:
             continue
         if kind == "timestamptz":
-            raw[column] = datetime.datetime.fromisoformat(value).astimezone(datetime.UTC).isoformat()
+            raw[column] = _utc_iso(value)
         elif isinstance(value, float) and value.is_integer():
             raw[column] = int(value)
     return raw
@@ -144,11 +150,18 @@ def _only(record: dict | None, visible: frozenset | None) -> dict:
 
 
 def audience_json(audience: Audience) -> dict:
-    return {
-        "users": sorted(str(u) for u in audience.user_ids),
-        "teams": sorted(str(t) for t in audience.team_ids),
-        "everyone": audience.everyone,
-    }
+    """An audience as the bus carries it (memoized: a bulk statement's rows share one audience,
+    and its sorted id lists were most of the relay's time per row)."""
+    encoded = _audience_json.get(audience)
+    if encoded is None:
+        if len(_audience_json) >= 4096:
+            _audience_json.clear()
+        encoded = _audience_json[audience] = {
+            "users": sorted(str(u) for u in audience.user_ids),
+            "teams": sorted(str(t) for t in audience.team_ids),
+            "everyone": audience.everyone,
+        }
+    return encoded
 
 
 def _unseen_update(visible: frozenset, record: dict | None, old_record: dict | None) -> bool:
@@ -190,3 +203,17 @@ def change_variants(model, type_: str, *, record: dict | None, old_record: dict 
             "data": change_data(model, type_, record=record, old_record=old_record, visible=visible),
         })
     return variants
+
+
+def _utc_iso(value: str) -> str:
+    """A `to_jsonb` timestamp as `datetime.isoformat()` of it in UTC. A UTC value (the writer's
+    session in UTC: Django's) only has its fraction padded to microseconds, no parsing: bulk
+    statements bring one per row."""
+    if value.endswith("+00:00") and len(value) >= 25 and value[10] == "T":
+        dot = value.find(".", 19, -6)
+        if dot == -1:
+            return value
+        fraction = value[dot + 1:-6]
+        if len(fraction) <= 6 and fraction.isdigit():
+            return value[:dot + 1] + fraction.ljust(6, "0") + "+00:00"
+    return datetime.datetime.fromisoformat(value).astimezone(datetime.UTC).isoformat()

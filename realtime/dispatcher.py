@@ -183,17 +183,24 @@ class Dispatcher:
             await self._replay(raw)
             return
         message = orjson.loads(raw)
+        first, through = message.get("from"), message.get("through")
+        if first is not None and self.position is not None and first > self.position + 1:
+            await self._catch_up(before=first)  # messages before this one were lost
         for change in message.get("changes", (message,)):
-            await self.handle_change(change)
+            await self.handle_change(change, whole=first is not None)
+        if through is not None and self.position is not None:
+            self.position = max(self.position, through)
 
-    async def handle_change(self, change: dict) -> None:
+    async def handle_change(self, change: dict, whole: bool = False) -> None:
+        """`whole`: the change came in a message that holds every pushed change of its range
+        of positions, so a jump inside it is changes nobody is told of, not a loss."""
         position = change.get("position")
         if position is not None:
             if self.position is None:  # the log was unreachable at start: go on from here
                 self.position = position - 1
             if position <= self.position:
                 return  # handled already (read from the log before its bus message arrived)
-            if position > self.position + 1:
+            if position > self.position + 1 and not whole:
                 await self._catch_up(before=position)
             self.position = position
         await self.fan_out(change)

@@ -33,16 +33,15 @@ def _auth_of(change: CapturedChange) -> dict | None:
 
 def _audience(change: CapturedChange):
     policy = policy_for(change.model)
-    row = change.instance()
-    key = policy.audience_key(row)
+    key = policy.audience_key(change.attributes())
     if key is None:
-        return policy.audience(row)
+        return policy.audience(change.instance())
     if _batch_audiences["batch"] != change.batch:  # a new batch: memberships may have changed since
         _batch_audiences["batch"], _batch_audiences["audiences"] = change.batch, {}
     audiences = _batch_audiences["audiences"]
     audience = audiences.get(key)
     if audience is None:
-        audience = audiences[key] = policy.audience(row)
+        audience = audiences[key] = policy.audience(change.instance())
     return audience
 
 

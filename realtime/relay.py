@@ -11,8 +11,8 @@ for the next one; one killed after it leaves the log, from which server processe
 (realtime/dispatcher.py).
 
 One relay leads at a time (a session advisory lock on a connection of its own, which PostgreSQL
-releases when the process dies); every server process runs one (`start_in_background`) and the
-others wait to take over. It wakes on the triggers' NOTIFY and polls every `IDLE_POLL_SECONDS`.
+releases when the process dies); every server process starts one in a child process of its own
+(`start_in_background`) and the others wait to take over. It wakes on the triggers' NOTIFY and polls every `IDLE_POLL_SECONDS`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import datetime
 import logging
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -80,12 +82,18 @@ def _changes_of(taken: list) -> list[CapturedChange]:
 
 def run_batch(limit: int = BATCH_ROWS) -> int:
     """Hand on one batch; return how many changes it held (0: nothing was pending)."""
+    return _run_batch(limit)[0]
+
+
+def _run_batch(limit: int) -> tuple[int, int]:
+    """Hand on one batch; → (changes, pending rows taken: fewer than `limit` when none was left)."""
     with transaction.atomic(), connection.cursor() as cursor:
         _lock_state(cursor)
         cursor.execute(_TAKE, [limit])
-        changes = _changes_of(cursor.fetchall())
+        taken = cursor.fetchall()
+        changes = _changes_of(taken)
         if not changes:
-            return 0
+            return 0, len(taken)
         cursor.execute("SELECT nextval('realtime_position_seq') FROM generate_series(1, %s)", [len(changes)])
         positions = sorted(position for (position,) in cursor.fetchall())
         for change, position in zip(changes, positions):
@@ -100,8 +108,9 @@ def run_batch(limit: int = BATCH_ROWS) -> int:
                        [changes[-1].position])
         pushes = [change.push for change in changes if change.push is not None]
         oldest = min(change.committed_at for change in changes)
-        transaction.on_commit(lambda: (publish(pushes), _record_lag(oldest)))
-    return len(changes)
+        first, last = positions[0], positions[-1]
+        transaction.on_commit(lambda: (publish(pushes, first, last), _record_lag(oldest)))
+    return len(changes), len(taken)
 
 
 def _append_to_log(cursor, changes: list[CapturedChange]) -> None:
@@ -117,22 +126,35 @@ def _record_lag(oldest: datetime.datetime) -> None:
     metrics.RELAY_LAG.set((datetime.datetime.now(datetime.UTC) - oldest).total_seconds())
 
 
-def publish(pushes: list[dict]) -> None:
-    """Send committed changes to every server process, in chunks (after the batch committed)."""
-    for start in range(0, len(pushes), BUS_CHUNK):
+def publish(pushes: list[dict], first: int, last: int) -> None:
+    """Send the committed batch of positions `first`..`last` to every server process, in chunks.
+
+    Each message says which range of positions it covers (`from`, `through`): a change nobody
+    is told of (an UPDATE of hidden columns only) has a position but no push, and without the
+    range a server process would take the jump for lost messages and read the log for each.
+    A batch with no push at all still sends its (empty) range."""
+    chunks = [pushes[start:start + BUS_CHUNK] for start in range(0, len(pushes), BUS_CHUNK)] or [[]]
+    begin = first
+    for index, chunk in enumerate(chunks):
+        through = last if index == len(chunks) - 1 else chunk[-1]["position"]
         try:
-            bus.publish(orjson.dumps({"changes": pushes[start:start + BUS_CHUNK]}))
+            bus.publish(orjson.dumps({"changes": chunk, "from": begin, "through": through}))
         except Exception:  # the log has them: server processes fill the gap from it
-            log.exception("realtime: could not publish %d changes", len(pushes[start:start + BUS_CHUNK]))
+            log.exception("realtime: could not publish %d changes", len(chunk))
+        begin = through + 1
 
 
 def drain() -> int:
-    """Hand on everything pending now (tests and `manage.py relay --once`); return the count."""
+    """Hand on everything committed now; return the count of changes.
+
+    Stops at the first batch that took fewer pending rows than it could (nothing committed was
+    left behind it), so a wake-up for one change costs one batch, not a second, empty one; a
+    transaction committing meanwhile sends its own NOTIFY."""
     total = 0
     while True:
-        count = run_batch()
+        count, taken = _run_batch(BATCH_ROWS)
         total += count
-        if not count:
+        if taken < BATCH_ROWS:
             return total
 
 
@@ -210,7 +232,7 @@ class Relay(threading.Thread):
                     pass
 
 
-_started: list[Relay] = []
+_started: list[subprocess.Popen] = []
 _start_lock = threading.Lock()
 
 
@@ -218,16 +240,39 @@ def started() -> bool:
     return bool(_started)
 
 
-def start_in_background() -> Relay | None:
-    """Start this process' relay (once); none when `REALTIME_RELAY` is off."""
+def start_in_background() -> subprocess.Popen | None:
+    """Start this server process' relay (once), as a child process: `manage.py relay
+    --with-parent`. None when `REALTIME_RELAY` is off.
+
+    A process, not a thread: a relay thread's Python work (each batch's queries, audiences and
+    payloads) competed for the server's GIL with the fan-out, and under 6,000 deliveries/s its
+    round trips waited so long for the GIL that the p95 latency went from 24 ms to 1.7-2.5 s
+    (docs/benchmarks.md). The child stops when the server closes its stdin or dies (EOF)."""
     if not getattr(settings, "REALTIME_RELAY", True):
         return None
     with _start_lock:
         if not _started:
-            relay = Relay()
-            relay.start()
-            _started.append(relay)
+            # its own persistent connection: a pool would keep more than the one a batch uses
+            env = dict(os.environ, DATABASE_POOL="0", DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE)
+            _started.append(subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), "relay",
+                                              "--with-parent"], stdin=subprocess.PIPE, env=env))
         return _started[0]
+
+
+_LEADER_PRESENT = """
+SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0 AND objid = %s
+               AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+"""
+
+
+def leader_present(conn=None) -> bool:
+    """True while some relay leads on this database (holds the advisory lock LOCK_KEY); asked on
+    `conn` (a psycopg connection) when given, else on Django's."""
+    if conn is not None:
+        return conn.execute(_LEADER_PRESENT, [LOCK_KEY]).fetchone()[0]
+    with connection.cursor() as cursor:
+        cursor.execute(_LEADER_PRESENT, [LOCK_KEY])
+        return cursor.fetchone()[0]
 
 
 def max_lag_seconds() -> float:

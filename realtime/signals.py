@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from django.dispatch import Signal
 
 row_changed = Signal()
 
 INSERT, UPDATE, DELETE = "INSERT", "UPDATE", "DELETE"
+_fields_of: dict = {}  # (model, record's columns) → [(attname, column)] of the concrete fields it holds
 
 
 @dataclass
@@ -39,11 +41,24 @@ class CapturedChange:
         """The record the change is about: the new one, or the old one of a DELETE."""
         return (self.old_record if self.type == DELETE else self.record) or {}
 
+    def _fields(self) -> list[tuple[str, str]]:
+        model, row = self.model, self.row
+        key = (model, tuple(row))
+        fields = _fields_of.get(key)
+        if fields is None:  # once per model and column set, not once per change
+            fields = _fields_of[key] = [(f.attname, f.column) for f in model._meta.concrete_fields if f.column in row]
+        return fields
+
     def instance(self):
         """The row as an unsaved-looking model instance (for policies that take one)."""
-        model = self.model
-        fields = [f for f in model._meta.concrete_fields if f.column in self.row]
-        return model.from_db(None, [f.attname for f in fields], [self.row[f.column] for f in fields])
+        row, fields = self.row, self._fields()
+        return self.model.from_db(None, [attname for attname, _ in fields], [row[column] for _, column in fields])
+
+    def attributes(self) -> SimpleNamespace:
+        """The row's values by attribute name (`agent_id`), without building a model instance:
+        enough for `policy.audience_key`, asked once per change of a bulk statement."""
+        row = self.row
+        return SimpleNamespace(**{attname: row[column] for attname, column in self._fields()})
 
     def changed(self, column: str) -> bool:
         """True when an UPDATE gave `column` another value."""

@@ -18,7 +18,8 @@ from rest_framework.test import APIClient
 
 from tests import factories
 from tests.hooks import LEGACY_SECRET, N8N_ID, SECRET
-from tests.servers import ROOT, free_port, live_database_url
+from bench.servers import wait_for_relay
+from tests.servers import ROOT, free_port, live_database_url, outside_connection
 
 # The test process itself connects without the psycopg pool: the concurrency tests hold 30-50
 # connections at once from threads on purpose, which a bounded pool would queue (and time out).
@@ -209,9 +210,13 @@ def daphne_server(redis_url):
                 pytest.fail(f"daphne exited with {proc.returncode}:\n{log.read().decode(errors='replace')}")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return "127.0.0.1", port
             except OSError:
                 time.sleep(0.1)
+                continue
+            if (extra_env or {}).get("REALTIME_RELAY") != "0":
+                # its relay (a child process) leads before the test writes: pushes are not late
+                wait_for_relay(env["DATABASE_URL"])
+            return "127.0.0.1", port
         pytest.fail("daphne did not start listening within 30 s")
 
     start.output = output
@@ -224,6 +229,23 @@ def daphne_server(redis_url):
             proc.kill()
             proc.wait()
         log.close()
+    if processes:  # their relays exit with them: the next test's server leads from its start
+        wait_until(lambda: not relay_leads(), "the servers' relays gone")
+
+
+def relay_leads() -> bool:
+    from realtime.relay import leader_present
+
+    with outside_connection(autocommit=True) as conn:
+        return leader_present(conn)
+
+
+def wait_until(condition, what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {seconds:.0f} s for {what}")
+        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -42,9 +42,9 @@ NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
 # its metering flusher keeps one; the websocket process serves joins and token checks
 # (database_sync_to_async) and runs the due-deployment thread.
 HTTP_POOL_MAX, WS_POOL_MAX = 2, 4
-# Each websocket process also runs the change relay (realtime/relay.py): its connection for the
-# leader's advisory lock and LISTEN, beside the pool (its batches use a pooled one).
-RELAY_CONNECTIONS = 1
+# Each websocket process also starts the change relay (realtime/relay.py), a child process with
+# two connections: one for the leader's advisory lock and LISTEN, one for its batches.
+RELAY_CONNECTIONS = 2
 # A queue worker: procrastinate's psycopg pool (4, psycopg_pool's default) + its LISTEN + Django's one.
 QUEUE_CONNECTIONS = 6
 

@@ -7,7 +7,7 @@ default mode kept one persistent connection per ASGI request context until garba
 and a PostgreSQL with `max_connections=100` started refusing them ("too many clients": 503s).
 
 - default (psycopg pool): at most `DATABASE_POOL_MAX` connections per process, plus the change
-  relay's one for its lock and LISTEN (`RELAY_CONNECTIONS`; its batches use a pooled one);
+  relay process's two (`RELAY_CONNECTIONS`: its lock and LISTEN, its batches);
 - `DATABASE_POOL=0` under ASGI: one connection per request being served, closed when the
   request ends (Django's persistent connections are per request context under ASGI, so
   `echelon/asgi.py` turns them off): at most the requests in flight, and afterwards only the

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from monitoring.models import AgentMetric
 from notifications.models import AgentThought
-from realtime.changes import change_data, columns_of, commit_timestamp, record_of
+from realtime.changes import change_data, columns_of, commit_timestamp, normalized_record, record_of
 from notifications.services import notifications_mark_read
 from tests import factories
 
@@ -57,6 +59,16 @@ def test_a_relay_batch_costs_the_same_queries_whatever_the_row_count(rows, relay
         assert relay() == rows
     assert len(callbacks) == 1  # one bus message for the batch, sent on commit
     # state row (upsert, lock), take the pending rows, positions, the state (the log is a COPY,
-    # which the capture does not list); then
-    # an empty batch (upsert, lock, take): no query per row (notifications' audience is the user)
-    assert len([q for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]) == 8, ctx.captured_queries
+    # which the capture does not list); no empty batch after it (it took fewer rows than it
+    # could: nothing was left) and no query per row (notifications' audience is the user)
+    assert len([q for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]) == 5, ctx.captured_queries
+
+
+@pytest.mark.parametrize("value", [
+    "2026-11-01T00:00:00+00:00", "2026-11-01T00:00:00.5+00:00", "2026-11-01T00:00:00.123456+00:00",
+    "2026-11-01T02:00:00.12+02:00", "2026-10-31T19:30:00.000001-04:30",
+])
+def test_a_captured_timestamp_reads_as_isoformat_in_utc(value):
+    """The fast path for UTC values (no parsing) gives what parsing gives."""
+    record = normalized_record(AgentMetric, {"recorded_at": value})
+    assert record["recorded_at"] == datetime.datetime.fromisoformat(value).astimezone(datetime.UTC).isoformat()

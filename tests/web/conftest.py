@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from agents.models import AgentStatus, AgentType
+from bench.servers import wait_for_relay
 from tests import factories
 from tests.servers import ROOT, free_port, live_database_url
 from tests.web.browser import DESKTOP
@@ -83,9 +84,11 @@ class LiveServer:
                 pytest.fail(f"daphne exited with {self.proc.returncode}:\n{self.log.read().decode(errors='replace')}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
             except OSError:
                 time.sleep(0.1)
+                continue
+            wait_for_relay(self.env["DATABASE_URL"])  # the set-up's changes handed on before a page opens
+            return
         pytest.fail("daphne did not start listening within 30 s")
 
     def stop(self) -> None:
