@@ -213,21 +213,25 @@ class RealtimeConsumer:
             if kind != "websocket.receive":
                 continue
             last_frame = time.monotonic()
-            text = message.get("text")
-            if text is None:  # the Phoenix client never sends binary frames to the server
-                await self._send({"type": "websocket.close", "code": protocol.CLOSE_BINARY_FRAME})
-                return
+            text, data = message.get("text"), message.get("bytes")
+            if text is None and data is None:
+                continue
             limit = max_frame_bytes()
-            if len(text) > limit // 4 and len(text.encode()) > limit:
+            size = len(data) if text is None else len(text) if len(text) <= limit // 4 else len(text.encode())
+            if size > limit:
                 log.info("realtime: closing on a frame over %d bytes", limit)
                 await self._send({"type": "websocket.close", "code": protocol.CLOSE_FRAME_TOO_BIG})
                 return
-            try:
-                frame = protocol.decode(text, self.vsn)
+            try:  # binary frames: broadcast pushes of vsn 2.0.0 clients (kind 3)
+                frame = protocol.decode(text, self.vsn) if text is not None else protocol.decode_binary(data)
             except protocol.ProtocolError as exc:
-                log.info("realtime: closing on a bad frame: %s", exc)
-                await self._send({"type": "websocket.close", "code": protocol.CLOSE_UNREADABLE_FRAME})
-                return
+                if exc.topic is None:  # no channel to answer on: the socket itself is unreadable
+                    log.info("realtime: closing on an unreadable frame: %s", exc)
+                    await self._send({"type": "websocket.close", "code": protocol.CLOSE_UNREADABLE_FRAME})
+                    return
+                await self.send_text(protocol.encode(self.vsn, exc.join_ref, exc.ref, exc.topic, "phx_reply",
+                                                     {"status": "error", "response": {"reason": str(exc)}}))
+                continue
             await self._handle(frame)
             if self.closed:  # closed by the server (deactivated user): nothing more is read
                 return

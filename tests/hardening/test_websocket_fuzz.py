@@ -1,8 +1,10 @@
 """Bad input on the realtime websocket `/realtime/v1/websocket`, both `vsn`.
 
-Every abuse gets a protocol error (an error `phx_reply` or a `system` error) or a clean close
-(4007 unreadable frame, 4003 binary frame, 4009 frame over REALTIME_MAX_FRAME_BYTES); the
-server keeps serving other sockets; a live daphne's resident memory stays bounded.
+Every abuse gets a protocol error on its channel (an error `phx_reply` or a `system` error) and
+the socket goes on; only a frame without a readable topic (not JSON, not the vsn's envelope, a
+binary frame of an unknown kind) gets a clean close (4007 unreadable frame, 4009 frame over
+REALTIME_MAX_FRAME_BYTES); the server keeps serving other sockets; a live daphne's resident
+memory stays bounded.
 In-process tests use Channels' communicator; the last test runs against a daphne subprocess.
 """
 
@@ -19,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from agents.models import Agent
 from agents.services import agent_set_status
 from tests import factories
-from realtime.protocol import CLOSE_BINARY_FRAME, CLOSE_FRAME_TOO_BIG, CLOSE_UNREADABLE_FRAME
+from realtime.protocol import CLOSE_FRAME_TOO_BIG, CLOSE_UNREADABLE_FRAME
 from tests.realtime.helpers import VSNS, Client, agent_binding, db, run, token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,15 +45,33 @@ UNREADABLE = {
                "\ud800" * 3],
     "2.0.0": ['{"topic": "realtime:a", "event": "phx_join", "payload": {}, "ref": "1"}',
               '["1", "1", "realtime:a", "phx_join"]', '["1", "1", "realtime:a", "phx_join", {}, 6]',
-              '["1", "1", null, "phx_join", {}]', '["1", "1", "realtime:a", "", {}]',
-              '["1", "1", "realtime:a", "phx_join", []]', '[{}, "1", "realtime:a", "phx_join", {}]',
-              '["1", true, "realtime:a", "phx_join", {}]'],
+              '["1", "1", null, "phx_join", {}]'],
     "1.0.0": ['["1", "1", "realtime:a", "phx_join", {}]',
-              '{"topic": "realtime:a", "event": null, "payload": {}, "ref": "1"}',
-              '{"topic": "realtime:a", "event": "phx_join", "payload": "x", "ref": "1"}',
-              '{"topic": "realtime:a", "event": "phx_join", "payload": {}, "ref": [1]}',
               '{"topic": ["realtime:a"], "event": "phx_join", "payload": {}, "ref": "1"}'],
 }
+# Frames whose topic can be read but whose event, payload or refs are wrong: an error reply on
+# that topic, the socket goes on (issue 15: one channel's mistake never costs the others).
+CHANNEL_ERRORS = {
+    "2.0.0": ['["1", "1", "realtime:a", "", {}]', '["1", "1", "realtime:a", "phx_join", []]',
+              '[{}, "1", "realtime:a", "phx_join", {}]', '["1", true, "realtime:a", "phx_join", {}]'],
+    "1.0.0": ['{"topic": "realtime:a", "event": null, "payload": {}, "ref": "1"}',
+              '{"topic": "realtime:a", "event": "phx_join", "payload": "x", "ref": "1"}',
+              '{"topic": "realtime:a", "event": "phx_join", "payload": {}, "ref": [1]}'],
+}
+
+
+def binary_push(join_ref=b"1", ref=b"2", topic=b"realtime:a", event=b"ev", meta=b"", encoding=1, payload=b"{}"):
+    """A kind-3 broadcast push as realtime-js's serializer builds it."""
+    return (bytes((3, len(join_ref), len(ref), len(topic), len(event), len(meta), encoding))
+            + join_ref + ref + topic + event + meta + payload)
+
+
+# Binary frames with a readable topic but a bad body: an error reply on that topic.
+BINARY_CHANNEL_ERRORS = [binary_push(payload=b"{not json"), binary_push(encoding=7), binary_push(event=b""),
+                         binary_push(meta=b"{bad"), binary_push()]  # the last: a valid push on an unjoined topic
+# Binary frames without a readable topic: closed with CLOSE_UNREADABLE_FRAME.
+BINARY_UNREADABLE = [b'["1","1","realtime:a","phx_join",{}]', b"", b"\x03", bytes((3, 9, 9, 200, 9, 9, 1)) + b"short",
+                     bytes((4, 1, 1, 1, 1)) + b"abcd", binary_push(topic=b"")]
 
 # Filters refused with a system error naming the problem: SQL-ish values that do not cast to
 # the column's type, unknown or nested operators, unknown columns, malformed or huge `in` lists.
@@ -95,9 +115,34 @@ def test_unreadable_frames_close_the_socket_cleanly(vsn):
             await client.comm.send_input({"type": "websocket.receive", "text": text})
             closed = await client.comm.receive_output(3)
             assert closed == {"type": "websocket.close", "code": CLOSE_UNREADABLE_FRAME}, (text, closed)
+        for data in BINARY_UNREADABLE:
+            client = await connected(user, vsn)
+            await client.comm.send_input({"type": "websocket.receive", "bytes": data})
+            closed = await client.comm.receive_output(3)
+            assert closed == {"type": "websocket.close", "code": CLOSE_UNREADABLE_FRAME}, (data, closed)
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("vsn", VSNS)
+def test_frames_with_a_readable_topic_get_an_error_reply_on_it_and_the_socket_goes_on(vsn):
+    user = factories.UserFactory()
+
+    async def scenario():
         client = await connected(user, vsn)
-        await client.comm.send_to(bytes_data=b'["1","1","realtime:a","phx_join",{}]')
-        assert await client.comm.receive_output(3) == {"type": "websocket.close", "code": CLOSE_BINARY_FRAME}
+        for text in CHANNEL_ERRORS[vsn]:
+            await client.comm.send_input({"type": "websocket.receive", "text": text})
+            _, _, topic, event, payload = await client.recv()
+            assert (topic, event, payload["status"]) == ("realtime:a", "phx_reply", "error"), text
+            assert payload["response"]["reason"], text
+        for data in BINARY_CHANNEL_ERRORS:
+            await client.comm.send_input({"type": "websocket.receive", "bytes": data})
+            join_ref, ref, topic, event, payload = await client.recv()
+            assert (topic, event, payload["status"]) == ("realtime:a", "phx_reply", "error"), data
+            assert payload["response"]["reason"], data
+        await client.send(None, "hb", "phoenix", "heartbeat", {})
+        assert (await client.recv())[1:4] == ("hb", "phoenix", "phx_reply")
+        await client.close()
 
     run(scenario)
 
