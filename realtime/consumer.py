@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 import zlib
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
@@ -26,7 +27,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from echelon.auth.tokens import is_anon_key
-from realtime import protocol
+from realtime import bus, protocol
 from realtime.auth import (
     AuthError,
     Identity,
@@ -40,11 +41,11 @@ from realtime.changes import SCHEMA, column_types
 from realtime.direct_write import OutgoingFrame, writer_for
 from realtime.dispatcher import get_dispatcher
 from realtime.filters import Filter, FilterError, parse_filter
+from realtime.services import TOPIC_PREFIX, authorize_topic, broadcast_message, unauthorized
 
 log = logging.getLogger(__name__)
 
 EVENTS = ("*", "INSERT", "UPDATE", "DELETE")
-TOPIC_PREFIX = "realtime:"
 
 
 def idle_timeout() -> float:
@@ -96,6 +97,15 @@ class Channel:
     topic_json: bytes
     subscriptions: list[Subscription] = field(default_factory=list)
     held: bool = False  # resuming: live changes wait until the missed ones are sent (dispatcher.replay)
+    private: bool = False  # `config.private`: joined through the topic policy (echelon.policy.TopicPolicy)
+    can_send: bool = False  # may broadcast (a private channel: the topic policy's can_send)
+    broadcast_self: bool = False  # `config.broadcast.self`: the sender gets its own broadcasts
+    broadcast_ack: bool = False  # `config.broadcast.ack`: a broadcast push gets an ok reply
+
+    @property
+    def name(self) -> str:
+        """The topic without `realtime:` (what the topic policy and the HTTP endpoint name)."""
+        return self.topic[len(TOPIC_PREFIX):]
 
 
 def binding_id(entry: dict) -> int:
@@ -142,8 +152,10 @@ class RealtimeConsumer:
         self.identity: Identity | None = None
         self.channels: dict[str, Channel] = {}
         self.indexed_tables: set = set()
+        self.indexed_topics: set = set()
         self.dispatcher = None
         self.closed = False
+        self.id = uuid.uuid4().hex  # names this socket as a broadcast's origin (`broadcast.self`)
         self._write_direct = writer_for(send)  # daphne: text frames skip the ASGI send
 
     @classmethod
@@ -270,7 +282,9 @@ class RealtimeConsumer:
                 await self._leave(frame, channel)
             elif frame.event == "access_token":
                 await self._refresh_token(frame, channel)
-            else:  # broadcast/presence are not served: the seed only uses postgres_changes
+            elif frame.event == "broadcast":
+                await self._broadcast(frame, channel)
+            else:
                 await self.send_text(protocol.reply(
                     self.vsn, frame, "error", {"reason": f"unknown event {frame.event[:100]!r}"}))
         except Exception:
@@ -291,7 +305,16 @@ class RealtimeConsumer:
                 await self.send_text(protocol.reply(self.vsn, frame, "error", {"reason": f"invalid access token: {exc}"}))
             return
         config = frame.payload.get("config")
-        entries = config.get("postgres_changes") if isinstance(config, dict) else None
+        config = config if isinstance(config, dict) else {}
+        private = config.get("private") is True
+        can_send = not self.identity.anonymous  # public channels: every signed-in user
+        if private:
+            allowed, can_send = await database_sync_to_async(authorize_topic)(self.identity.user_id, topic[len(TOPIC_PREFIX):])
+            if not allowed:
+                await self.send_text(protocol.reply(self.vsn, frame, "error",
+                                                    {"reason": unauthorized(topic[len(TOPIC_PREFIX):])}))
+                return
+        entries = config.get("postgres_changes")
         if not isinstance(entries, list):
             entries = []
         refusal = None
@@ -304,7 +327,9 @@ class RealtimeConsumer:
             return
         if topic in self.channels:  # a rejoin replaces the channel
             self._drop(self.channels[topic])
-        channel = Channel(topic, frame.join_ref, orjson.dumps(topic))
+        options = config.get("broadcast") if isinstance(config.get("broadcast"), dict) else {}
+        channel = Channel(topic, frame.join_ref, orjson.dumps(topic), private=private, can_send=can_send,
+                          broadcast_self=options.get("self") is True, broadcast_ack=options.get("ack") is True)
         replies, errors = [], []
         for entry in entries:
             sub, error = parse_binding(entry)
@@ -346,6 +371,21 @@ class RealtimeConsumer:
             "channel": channel.topic[len(TOPIC_PREFIX):],
         })
 
+    async def _broadcast(self, frame: protocol.Frame, channel: Channel) -> None:
+        """A client's broadcast (a text push, or a binary kind-3 frame) → the bus → the channel's members."""
+        event = frame.payload.get("event")
+        if not isinstance(event, str) or not event:
+            await self.send_text(protocol.reply(self.vsn, frame, "error",
+                                                {"reason": "a broadcast needs an event (a non-empty string)"}))
+            return
+        if not channel.can_send:
+            await self.send_text(protocol.reply(self.vsn, frame, "error", {"reason": unauthorized(channel.name, "write to")}))
+            return
+        await bus.publish_async(broadcast_message(name=channel.name, event=event, payload=frame.payload.get("payload"),
+                                                  binary=frame.binary, private=channel.private, origin=self.id))
+        if channel.broadcast_ack:
+            await self.send_text(protocol.reply(self.vsn, frame, "ok", {}))
+
     async def _leave(self, frame: protocol.Frame, channel: Channel) -> None:
         self._drop(channel)
         await self.send_text(protocol.reply(self.vsn, frame, "ok", {}))
@@ -368,10 +408,12 @@ class RealtimeConsumer:
             raise AuthError("access_token must be a string")
         if is_anon_key(token):  # signed out (or never in): the socket is anonymous again
             self._adopt(anonymous_identity(), token)
+            await self.recheck_topics()
             return
         user, exp = await database_sync_to_async(user_from_token)(token)
         if str(user.pk) != self.identity.user_id:
             self._adopt(await database_sync_to_async(identity_for)(user, exp), token)
+            await self.recheck_topics()
             return
         # Same user: team ids stay as the bus keeps them; only what the token and row say changes.
         self.identity.is_superuser = bool(user.is_superuser)
@@ -400,6 +442,22 @@ class RealtimeConsumer:
         self.closed = True
         await self._send({"type": "websocket.close", "code": protocol.CLOSE_UNAUTHORIZED})
 
+    async def recheck_topics(self) -> None:
+        """Ask the topic policy again for every private channel (another user on the socket, a
+        lost membership): a channel no longer allowed gets a `system` error then `phx_close`."""
+        for channel in [c for c in self.channels.values() if c.private]:
+            allowed, can_send = await database_sync_to_async(authorize_topic)(self.identity.user_id, channel.name)
+            if self.channels.get(channel.topic) is not channel:
+                continue
+            channel.can_send = can_send
+            if not allowed:
+                self._drop(channel)
+                await self._system(channel, "error", unauthorized(channel.name), extension="system")
+                await self._frame(channel.join_ref, channel.join_ref, channel.topic, "phx_close", {})
+
+    def has_private_channels(self) -> bool:
+        return any(channel.private for channel in self.channels.values())
+
     async def close_all_channels(self, reason: str) -> None:
         """System error then phx_close on every channel (expired token, deactivated user)."""
         for channel in list(self.channels.values()):
@@ -418,6 +476,25 @@ class RealtimeConsumer:
             self.dispatcher.reindex(self)
 
     # --- fan-out (called by the dispatcher) -------------------------------------------------------
+    def joined_topics(self) -> set:
+        """(private, topic) of every channel: where broadcasts and presence reach this socket."""
+        return {(channel.private, channel.topic) for channel in self.channels.values()}
+
+    def push_broadcast(self, message: dict, frames: dict):
+        """The broadcast `message` (the bus' `broadcast` body) to this socket, if its channel takes
+        it; → the ASGI send to await, or None. `frames`: one encoded frame per vsn per message."""
+        channel = self.channels.get(message["topic"])
+        if self.closed or channel is None or channel.private != message["private"] or self.identity.anonymous:
+            return None
+        if message.get("origin") == self.id and not channel.broadcast_self:
+            return None
+        frame = frames.get(self.vsn)
+        if frame is None:
+            frame = frames[self.vsn] = protocol.encode_broadcast(self.vsn, message)
+        if isinstance(frame, bytes):
+            return self._send({"type": "websocket.send", "bytes": frame})
+        return self.send_text(frame)
+
     def subscribed_tables(self) -> set:
         if self.identity.anonymous:  # the policies give anonymous users no rows: never a target
             return set()

@@ -53,6 +53,7 @@ class Dispatcher:
         self.sockets: set = set()
         self.by_table: dict[str, set] = {}
         self.by_user: dict[str, set] = {}
+        self.by_topic: dict[tuple, set] = {}  # (private, topic) → sockets joined (broadcast, presence)
         self.ready = asyncio.Event()
         self.subscribed = False  # to Redis right now; if not, the bus delivers this process' writes in memory
         self.position: int | None = None  # the last change handled (None until read from the log)
@@ -135,6 +136,7 @@ class Dispatcher:
         self.sockets.discard(socket)
         metrics.REALTIME_SOCKETS.set(len(self.sockets))
         self._unindex_tables(socket)
+        self._unindex_topics(socket)
         users = self.by_user.get(socket.identity.user_id)
         if users is not None:
             users.discard(socket)
@@ -149,22 +151,35 @@ class Dispatcher:
                 del self.by_user[old_user_id]
         self.by_user.setdefault(socket.identity.user_id, set()).add(socket)
 
-    def _unindex_tables(self, socket) -> None:
-        for table in socket.indexed_tables:
-            holders = self.by_table.get(table)
+    @staticmethod
+    def _unindex(index: dict, socket, keys) -> None:
+        for key in keys:
+            holders = index.get(key)
             if holders is not None:
                 holders.discard(socket)
                 if not holders:
-                    del self.by_table[table]
+                    del index[key]
+
+    def _unindex_tables(self, socket) -> None:
+        self._unindex(self.by_table, socket, socket.indexed_tables)
         socket.indexed_tables = set()
 
+    def _unindex_topics(self, socket) -> None:
+        self._unindex(self.by_topic, socket, socket.indexed_topics)
+        socket.indexed_topics = set()
+
     def reindex(self, socket) -> None:
-        """Call after the socket's subscriptions changed."""
+        """Call after the socket's subscriptions or channels changed."""
         self._unindex_tables(socket)
         tables = socket.subscribed_tables()
         for table in tables:
             self.by_table.setdefault(table, set()).add(socket)
         socket.indexed_tables = tables
+        self._unindex_topics(socket)
+        topics = socket.joined_topics()
+        for key in topics:
+            self.by_topic.setdefault(key, set()).add(socket)
+        socket.indexed_topics = topics
 
     # --- the fan-out -------------------------------------------------------------------------------
     async def _work(self) -> None:
@@ -183,6 +198,9 @@ class Dispatcher:
             await self._replay(raw)
             return
         message = orjson.loads(raw)
+        if "broadcast" in message:
+            await self.fan_out_broadcast(message["broadcast"])
+            return
         for change in message.get("changes", (message,)):
             await self.handle_change(change)
 
@@ -273,18 +291,42 @@ class Dispatcher:
                     send.close()  # the sends not reached (closing an awaited one is a no-op)
         metrics.REALTIME_DELIVERIES.inc(delivered)
 
+    async def fan_out_broadcast(self, message: dict) -> None:
+        """One broadcast to this process' sockets joined to its topic (encoded once per vsn)."""
+        frames: dict = {}
+        delivered = 0
+        for socket in list(self.by_topic.get((message["private"], message["topic"]), ())):
+            send = socket.push_broadcast(message, frames)
+            if send is None:
+                continue
+            try:
+                await send
+                delivered += 1
+            except Exception:  # a socket closing mid fan-out must not cost the others this message
+                log.debug("realtime: broadcast to a closing socket failed", exc_info=True)
+        metrics.REALTIME_DELIVERIES.inc(delivered)
+
     async def _apply_membership(self, data: dict) -> None:
         old, new = data.get("old_record") or {}, data.get("record") or {}
         if data["type"] == "UPDATE" and "team_id" not in old and new.get("user_id") in self.by_user:
             # a bulk UPDATE carries only the old primary key: reload that user's teams
             await self._reload_teams(new["user_id"])
+            await self._recheck_topics(new["user_id"])
             return
         if data["type"] in ("UPDATE", "DELETE") and old.get("user_id") and old.get("team_id"):
             for socket in self.by_user.get(old["user_id"], ()):
                 socket.identity.team_ids.discard(old["team_id"])
+            await self._recheck_topics(old["user_id"])
         if data["type"] in ("INSERT", "UPDATE") and new.get("user_id") and new.get("team_id"):
             for socket in self.by_user.get(new["user_id"], ()):
                 socket.identity.team_ids.add(new["team_id"])
+
+    async def _recheck_topics(self, user_id: str) -> None:
+        """A membership lost or changed: that user's private channels ask their topic policy again
+        (before later broadcasts are delivered: this worker handles the bus in order)."""
+        for socket in list(self.by_user.get(user_id, ())):
+            if socket.has_private_channels():
+                await socket.recheck_topics()
 
     async def _reload_teams(self, user_id: str) -> None:
         from channels.db import database_sync_to_async

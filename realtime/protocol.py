@@ -13,6 +13,7 @@ a frame without a readable topic (not JSON, not an array/object, an unknown bina
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 import orjson
@@ -178,3 +179,21 @@ def encode_change(vsn: str, topic_json: bytes, ids: list[int], data_json: bytes)
 
 def reply(vsn: str, frame: Frame, status: str, response: dict) -> str:
     return encode(vsn, frame.join_ref, frame.ref, frame.topic, "phx_reply", {"status": status, "response": response})
+
+
+def encode_broadcast(vsn: str, message: dict) -> str | bytes:
+    """A broadcast (the bus' `broadcast` body) as a client of `vsn` reads it: vsn 2.0.0, a binary
+    kind-4 frame (what Supabase's server sends); vsn 1.0.0, a JSON `broadcast` message, with a
+    binary payload as a base64 string (JSON has no bytes)."""
+    meta = {"id": message["id"]}
+    if vsn == VSN_2:
+        if "binary" in message:
+            body, encoding = base64.b64decode(message["binary"]), ENCODING_BINARY
+        else:
+            body, encoding = orjson.dumps(message["payload"]), ENCODING_JSON
+        frame = encode_broadcast_binary(message["topic"], message["event"], body, encoding, orjson.dumps(meta))
+        if frame is not None:
+            return frame
+    payload = message["payload"] if "payload" in message else message["binary"]
+    return encode(vsn, None, None, message["topic"], BROADCAST,
+                  {"type": BROADCAST, "event": message["event"], "payload": payload, "meta": meta})

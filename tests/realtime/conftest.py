@@ -1,4 +1,4 @@
-"""Fixtures of the realtime tests: `node` (Node.js with realtime-js installed). Redis and live
+"""Fixtures of the realtime tests: `node` (Node.js with realtime-js installed), `team_agent`. Redis and live
 daphne servers (`redis_url`, `daphne_server`) are shared with other suites: tests/conftest.py."""
 
 from __future__ import annotations
@@ -7,7 +7,20 @@ import shutil
 
 import pytest
 
+from accounts.models import Role
+from tests import factories
 from tests.servers import ROOT
+
+
+@pytest.fixture
+def team_agent():
+    """An agent of a team: its owner (team admin), a viewer of the team, and an outsider."""
+    owner, viewer, outsider = factories.UserFactory(), factories.UserFactory(), factories.UserFactory()
+    team = factories.TeamFactory(created_by=owner)
+    factories.UserRoleFactory(user=owner, team=team, role=Role.ADMIN)
+    factories.UserRoleFactory(user=viewer, team=team, role=Role.VIEWER)
+    agent = factories.AgentFactory(created_by=owner, team=team)
+    return {"owner": owner, "viewer": viewer, "outsider": outsider, "team": team, "agent": agent}
 
 
 @pytest.fixture
