@@ -212,6 +212,9 @@ SUPABASE_REST_MAX_ROWS = int(os.environ.get("SUPABASE_REST_MAX_ROWS", "1000"))
 # Realtime websockets: idle sockets (no frame, not even a heartbeat) are closed after this.
 REALTIME_IDLE_TIMEOUT = float(os.environ.get("REALTIME_IDLE_TIMEOUT", "60"))
 REALTIME_REDIS_CHANNEL = os.environ.get("REALTIME_REDIS_CHANNEL", "echelon:realtime")
+# Presence across processes (realtime/presence.py): each server process refreshes a Redis key
+# with this TTL every third of it; a process gone longer than that has its presences left.
+REALTIME_PRESENCE_TTL_SECONDS = float(os.environ.get("REALTIME_PRESENCE_TTL_SECONDS", "15"))
 # Change capture (docs/realtime.md, "Change capture"): the tables whose every write is captured
 # by triggers in PostgreSQL, like a Supabase publication (None: every table with a row policy
 # but api_usage; applied at migrate); the relay that hands changes on runs in each daphne

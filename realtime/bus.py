@@ -77,6 +77,11 @@ async def publish_async(message: bytes) -> None:
     await asyncio.get_running_loop().run_in_executor(_publisher, publish, message)
 
 
+async def published() -> None:
+    """Until every `publish_async` called so far has published (tests: then read what arrived)."""
+    await asyncio.get_running_loop().run_in_executor(_publisher, lambda: None)
+
+
 def attach_local(dispatcher) -> None:
     _local_dispatchers.add(dispatcher)
 

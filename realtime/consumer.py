@@ -101,6 +101,9 @@ class Channel:
     can_send: bool = False  # may broadcast (a private channel: the topic policy's can_send)
     broadcast_self: bool = False  # `config.broadcast.self`: the sender gets its own broadcasts
     broadcast_ack: bool = False  # `config.broadcast.ack`: a broadcast push gets an ok reply
+    presence_enabled: bool = False  # `config.presence.enabled` (or tracked): gets presence_state / diffs
+    presence_key: str = ""  # `config.presence.key`; empty: the socket's id
+    presence_meta: dict | None = None  # what this channel tracks now
 
     @property
     def name(self) -> str:
@@ -201,6 +204,8 @@ class RealtimeConsumer:
         finally:
             self.closed = True
             self.dispatcher.remove(self)
+            for channel in self.channels.values():
+                self._presence_leaves(channel)
 
     async def _loop(self) -> None:
         last_frame = time.monotonic()
@@ -284,6 +289,8 @@ class RealtimeConsumer:
                 await self._refresh_token(frame, channel)
             elif frame.event == "broadcast":
                 await self._broadcast(frame, channel)
+            elif frame.event == "presence":
+                await self._presence(frame, channel)
             else:
                 await self.send_text(protocol.reply(
                     self.vsn, frame, "error", {"reason": f"unknown event {frame.event[:100]!r}"}))
@@ -328,8 +335,12 @@ class RealtimeConsumer:
         if topic in self.channels:  # a rejoin replaces the channel
             self._drop(self.channels[topic])
         options = config.get("broadcast") if isinstance(config.get("broadcast"), dict) else {}
+        presence = config.get("presence") if isinstance(config.get("presence"), dict) else {}
+        key = presence.get("key")
         channel = Channel(topic, frame.join_ref, orjson.dumps(topic), private=private, can_send=can_send,
-                          broadcast_self=options.get("self") is True, broadcast_ack=options.get("ack") is True)
+                          broadcast_self=options.get("self") is True, broadcast_ack=options.get("ack") is True,
+                          presence_enabled=presence.get("enabled") is True and not self.identity.anonymous,
+                          presence_key=key if isinstance(key, str) and 0 < len(key) <= 255 else "")
         replies, errors = [], []
         for entry in entries:
             sub, error = parse_binding(entry)
@@ -343,6 +354,8 @@ class RealtimeConsumer:
         await self.send_text(protocol.reply(self.vsn, frame, "ok", {"postgres_changes": replies}))
         self.channels[topic] = channel
         self.dispatcher.reindex(self)
+        if channel.presence_enabled:
+            await self._presence_state(channel)
         if not entries:
             return
         if errors:
@@ -385,6 +398,52 @@ class RealtimeConsumer:
                                                   binary=frame.binary, private=channel.private, origin=self.id))
         if channel.broadcast_ack:
             await self.send_text(protocol.reply(self.vsn, frame, "ok", {}))
+
+    async def _presence_state(self, channel: Channel) -> None:
+        store = self.dispatcher.presence
+        state = await store.submit(store.state, channel.private, channel.topic)
+        if self.channels.get(channel.topic) is channel:
+            await self._frame(channel.join_ref, None, channel.topic, "presence_state", state or {})
+
+    async def _presence(self, frame: protocol.Frame, channel: Channel) -> None:
+        """`track` (again: an update) or `untrack` this channel's presence; answered ok or error."""
+        event, meta = frame.payload.get("event"), frame.payload.get("payload")
+        if self.identity.anonymous:  # private channels are joined through the topic policy already
+            reason = unauthorized(channel.name, "write to")
+        elif event == "track" and not isinstance(meta, dict):
+            reason = "presence track needs a payload object"
+        elif event not in ("track", "untrack"):
+            reason = f"unknown presence event {str(event)[:100]!r}: use track or untrack"
+        else:
+            reason = None
+        if reason:
+            await self.send_text(protocol.reply(self.vsn, frame, "error", {"reason": reason}))
+            return
+        store = self.dispatcher.presence
+        old = channel.presence_meta
+        if event == "track":
+            meta = {**meta, "phx_ref": uuid.uuid4().hex[:20]}
+            if old is not None:
+                meta["phx_ref_prev"] = old["phx_ref"]
+            channel.presence_meta, channel.presence_enabled = meta, True
+            await store.submit(store.put, channel.private, channel.topic, store.field(self, channel),
+                               self.presence_key(channel), meta, old)
+        elif old is not None:
+            channel.presence_meta = None
+            await store.submit(store.remove, channel.private, channel.topic, store.field(self, channel),
+                               self.presence_key(channel), old)
+        await self.send_text(protocol.reply(self.vsn, frame, "ok", {}))
+
+    def presence_key(self, channel: Channel) -> str:
+        return channel.presence_key or self.id
+
+    def _presence_leaves(self, channel: Channel) -> None:
+        """The channel is gone (left, replaced, revoked, socket closed): its presence leaves."""
+        if channel.presence_meta is not None and self.dispatcher is not None:
+            store = self.dispatcher.presence
+            store.submit(store.remove, channel.private, channel.topic, store.field(self, channel),
+                         self.presence_key(channel), channel.presence_meta)
+            channel.presence_meta = None
 
     async def _leave(self, frame: protocol.Frame, channel: Channel) -> None:
         self._drop(channel)
@@ -474,11 +533,24 @@ class RealtimeConsumer:
         if self.channels.get(channel.topic) is channel:
             del self.channels[channel.topic]
             self.dispatcher.reindex(self)
+            self._presence_leaves(channel)
 
     # --- fan-out (called by the dispatcher) -------------------------------------------------------
     def joined_topics(self) -> set:
         """(private, topic) of every channel: where broadcasts and presence reach this socket."""
         return {(channel.private, channel.topic) for channel in self.channels.values()}
+
+    def push_presence(self, message: dict, frames: dict):
+        """A `presence_diff` (the bus' `presence` body) to this socket's channel on its topic,
+        if it takes presence; → the send to await, or None."""
+        channel = self.channels.get(message["topic"])
+        if self.closed or channel is None or channel.private != message["private"] or not channel.presence_enabled:
+            return None
+        text = frames.get(self.vsn)
+        if text is None:
+            text = frames[self.vsn] = protocol.encode(self.vsn, None, None, message["topic"], "presence_diff",
+                                                      {"joins": message["joins"], "leaves": message["leaves"]})
+        return self.send_text(text)
 
     def push_broadcast(self, message: dict, frames: dict):
         """The broadcast `message` (the bus' `broadcast` body) to this socket, if its channel takes

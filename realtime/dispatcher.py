@@ -34,6 +34,7 @@ from echelon.policy import Audience
 from echelon.serving import metrics
 from realtime import bus
 from realtime.models import ChangeLog, RelayState
+from realtime.presence import Presence
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class Dispatcher:
         self.position: int | None = None  # the last change handled (None until read from the log)
         self._log_unreadable = False
         self._tasks: list[asyncio.Task] = []
+        self.presence = Presence(self)
 
     # --- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -71,6 +73,7 @@ class Dispatcher:
             log.warning("realtime: change log unreadable at start (%s)", one_line(exc))
         self._tasks.append(self.loop.create_task(self._work()))
         self._tasks.append(self.loop.create_task(self._catch_up_periodically()))
+        self.presence.start(self.loop)
         url = bus.redis_url()
         bus.attach_local(self)  # with Redis too: the fallback while Redis is unreachable (see bus)
         if url:
@@ -199,7 +202,10 @@ class Dispatcher:
             return
         message = orjson.loads(raw)
         if "broadcast" in message:
-            await self.fan_out_broadcast(message["broadcast"])
+            await self.fan_out_topic(message["broadcast"], "push_broadcast")
+            return
+        if "presence" in message:
+            await self.fan_out_topic(message["presence"], "push_presence")
             return
         for change in message.get("changes", (message,)):
             await self.handle_change(change)
@@ -291,12 +297,13 @@ class Dispatcher:
                     send.close()  # the sends not reached (closing an awaited one is a no-op)
         metrics.REALTIME_DELIVERIES.inc(delivered)
 
-    async def fan_out_broadcast(self, message: dict) -> None:
-        """One broadcast to this process' sockets joined to its topic (encoded once per vsn)."""
+    async def fan_out_topic(self, message: dict, push: str) -> None:
+        """A broadcast or a presence diff to this process' sockets joined to its topic (encoded
+        once per vsn); `push` names the socket's method that decides and frames it."""
         frames: dict = {}
         delivered = 0
         for socket in list(self.by_topic.get((message["private"], message["topic"]), ())):
-            send = socket.push_broadcast(message, frames)
+            send = getattr(socket, push)(message, frames)
             if send is None:
                 continue
             try:

@@ -16,7 +16,7 @@ from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import AccessToken
 
 from echelon.asgi import application
-from realtime import relay
+from realtime import bus, relay
 from realtime.dispatcher import dispatchers
 
 PATH = "/realtime/v1/websocket"
@@ -54,6 +54,10 @@ async def settled() -> None:
     waiting for a quiet spell (which a loaded machine can outlast)."""
     await sync_to_async(relay.drain)()
     loop = asyncio.get_running_loop()
+    for dispatcher in dispatchers():  # presence operations and sockets' broadcasts reach the bus first
+        if dispatcher.loop is loop:
+            await dispatcher.presence.queue.join()
+    await bus.published()
     for dispatcher in dispatchers():
         if dispatcher.loop is loop and dispatcher.subscribed:
             # REDIS_URL set: changes come back through the Redis subscription, after the marker
