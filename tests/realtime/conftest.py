@@ -1,4 +1,4 @@
-"""Fixtures of the realtime tests: `node` (Node.js with realtime-js installed), `team_agent`. Redis and live
+"""Fixtures of the realtime tests: `node` (Node.js with realtime-js installed), `runtime` (each Node run), `team_agent`. Redis and live
 daphne servers (`redis_url`, `daphne_server`) are shared with other suites: tests/conftest.py."""
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import pytest
 from accounts.models import Role
 from tests import factories
 from tests.servers import ROOT
+
+NODE22 = ROOT / "tests" / "supabase" / "e2e" / "node22"
 
 
 @pytest.fixture
@@ -32,3 +34,14 @@ def node():
     if not (ROOT / "node_modules" / "@supabase" / "realtime-js").is_dir():
         pytest.fail("node_modules lacks @supabase/realtime-js: run `make test` (it runs `npm ci`) or `npm ci`")
     return path
+
+
+@pytest.fixture(params=["node20", "node22"])
+def runtime(request, node):
+    """(node binary, folder whose node_modules holds supabase-js) for each run."""
+    if request.param == "node20":
+        return node, ROOT
+    binary = NODE22 / "node_modules" / "node" / "bin" / "node"
+    if not binary.exists() or not (NODE22 / "node_modules" / "@supabase" / "supabase-js").is_dir():
+        pytest.fail("tests/supabase/e2e/node22 is not installed: run `make test` (npm ci there)")
+    return str(binary), NODE22
