@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import psutil
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -22,6 +21,7 @@ from agents.models import Agent
 from agents.services import agent_set_status
 from tests import factories
 from realtime.protocol import CLOSE_FRAME_TOO_BIG, CLOSE_UNREADABLE_FRAME
+from tests.servers import server_process
 from tests.realtime.helpers import VSNS, Client, agent_binding, db, run, token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -264,16 +264,6 @@ def test_injection_filters_get_system_errors_and_the_socket_stays_usable(vsn):
 
 
 # --- a live daphne ------------------------------------------------------------------------------
-def server_process(port: int) -> psutil.Process:
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if str(port) in child.cmdline() and "daphne" in " ".join(child.cmdline()):
-                return child
-        except psutil.NoSuchProcess:
-            continue
-    pytest.fail(f"no daphne child process serving port {port}")
-
-
 def live_unreadable(vsn: str) -> list[str]:
     """The unreadable frames a client library can send (a text frame must be valid UTF-8)."""
     return [text for text in UNREADABLE["common"] + UNREADABLE[vsn] if "\ud800" not in text]

@@ -11,8 +11,8 @@ import time
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.hardening.test_websocket_fuzz import server_process
 from tests.realtime.helpers import run, token_for
+from tests.servers import server_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
 FAST_PRESENCE = {"REALTIME_PRESENCE_TTL_SECONDS": "3"}
