@@ -111,16 +111,19 @@ class Presence:
         if self.redis is not None:
             removed = await self.redis.hdel(_hash_name(private, topic), field)
         else:
-            removed = _memory.get((private, topic), {}).pop(field, None) is not None
+            entries = _memory.get((private, topic), {})
+            removed = entries.pop(field, None) is not None
+            if not entries:
+                _memory.pop((private, topic), None)
         if removed:
             await bus.publish_async(diff_message(private, topic, {}, {key: {"metas": [meta]}}))
 
     async def state(self, private: bool, topic: str) -> dict:
-        if self.redis is not None:
-            entries = (await self.redis.hgetall(_hash_name(private, topic))).values()
-        else:
-            entries = list(_memory.get((private, topic), {}).values())
-        return state_of(entries)
+        """The topic's presences, without those of dead processes (left here, if not yet)."""
+        if self.redis is None:
+            return state_of(list(_memory.get((private, topic), {}).values()))
+        fields = await self._leave_dead(private, topic)
+        return state_of(fields.values())
 
     # --- a dead process' presences leave ----------------------------------------------------------
     async def _keep_alive(self) -> None:
@@ -135,15 +138,18 @@ class Presence:
     async def _sweep(self) -> None:
         """Leave the presences of processes whose alive key expired, on the topics of our sockets."""
         for private, topic in list(self.dispatcher.by_topic):
-            name = _hash_name(private, topic)
-            fields = await self.redis.hgetall(name)
-            owners = {raw.decode().split("|", 1)[0] for raw in fields}
-            owners.discard(self.owner)
-            dead = set()
-            for owner in owners:
-                if not await self.redis.exists(_alive_name(owner)):
-                    dead.add(owner)
-            for raw, entry in fields.items():
-                if raw.decode().split("|", 1)[0] in dead and await self.redis.hdel(name, raw):
-                    item = orjson.loads(entry)
-                    await bus.publish_async(diff_message(private, topic, {}, {item["key"]: {"metas": [item["meta"]]}}))
+            await self._leave_dead(private, topic)
+
+    async def _leave_dead(self, private: bool, topic: str) -> dict:
+        """Delete the topic's fields of processes whose alive key expired and send their leaves
+        (whoever deletes a field sends its leave: HDEL answers 1 once); → the fields left."""
+        name = _hash_name(private, topic)
+        fields = await self.redis.hgetall(name)
+        owners = {raw.decode().split("|", 1)[0] for raw in fields} - {self.owner}
+        dead = {owner for owner in owners if not await self.redis.exists(_alive_name(owner))}
+        for raw in [raw for raw in fields if raw.decode().split("|", 1)[0] in dead]:
+            entry = fields.pop(raw)
+            if await self.redis.hdel(name, raw):
+                item = orjson.loads(entry)
+                await bus.publish_async(diff_message(private, topic, {}, {item["key"]: {"metas": [item["meta"]]}}))
+        return fields
