@@ -82,12 +82,15 @@ class Subscription:
     table: str  # "*" = every table
     filter: Filter | None = None
 
-    def matches(self, table: str, type_: str, record: dict) -> bool:
+    def matches(self, table: str, type_: str, record: dict, old_record: dict | None = None) -> bool:
+        """An UPDATE matches when the row matches the filter before or after it (a row that
+        leaves a filter still reaches those who saw it enter: supabase #6244)."""
         if self.table != "*" and self.table != table:
             return False
         if self.event != "*" and self.event != type_:
             return False
-        return self.filter is None or self.filter.matches(record)
+        return (self.filter is None or self.filter.matches(record)
+                or (old_record is not None and self.filter.matches(old_record)))
 
 
 @dataclass
@@ -572,8 +575,8 @@ class RealtimeConsumer:
             return set()
         return {sub.table for channel in self.channels.values() for sub in channel.subscriptions}
 
-    def push_change(self, table: str, type_: str, record: dict, data_json: bytes, frames: dict,
-                    only: Channel | None = None) -> list:
+    def push_change(self, table: str, type_: str, record: dict, old_record: dict | None, data_json: bytes,
+                    frames: dict, only: Channel | None = None) -> list:
         """Write this change to every matching channel of the socket; → the ASGI sends still to
         await (none under daphne). `frames` is shared by the sockets of one change, so sockets
         with the same vsn, topic and ids share one encoded (and framed) frame."""
@@ -583,7 +586,7 @@ class RealtimeConsumer:
         for channel in self.channels.values():  # nothing here awaits: channels cannot change meanwhile
             if (channel.held and only is None) or (only is not None and channel is not only):
                 continue
-            ids = tuple(sub.id for sub in channel.subscriptions if sub.matches(table, type_, record))
+            ids = tuple(sub.id for sub in channel.subscriptions if sub.matches(table, type_, record, old_record))
             if not ids:
                 continue
             key = (self.vsn, channel.topic_json, ids)

@@ -287,7 +287,8 @@ class Dispatcher:
             pending = ()
             try:
                 # written at once under daphne (direct_write); other servers get ASGI sends
-                pending = socket.push_change(table, type_, variant.record, variant.data_json, variant.frames, only)
+                pending = socket.push_change(table, type_, variant.record, variant.old_record, variant.data_json,
+                                             variant.frames, only)
                 delivered += 1
                 for send in pending:
                     await send
@@ -393,7 +394,7 @@ async def _relay_state() -> tuple[int, int]:
 class _Variant:
     """One reader kind's version of a change, decoded and re-encoded once for every socket."""
 
-    __slots__ = ("audience", "operator", "data_json", "record", "frames")
+    __slots__ = ("audience", "operator", "data_json", "record", "old_record", "frames")
 
     def __init__(self, variant: dict, type_: str) -> None:
         spec = variant["audience"]
@@ -402,6 +403,7 @@ class _Variant:
         data = variant["data"]
         self.data_json = orjson.dumps(data)
         self.record = (data.get("old_record") if type_ == "DELETE" else data.get("record")) or {}
+        self.old_record = data.get("old_record") if type_ == "UPDATE" else None  # filters match either
         self.frames: dict = {}  # one encoded frame per (vsn, topic, ids) for this variant
 
 

@@ -78,17 +78,19 @@ BINARY_UNREADABLE = [b'["1","1","realtime:a","phx_join",{}]', b"", b"\x03", byte
 BAD_FILTERS = [
     "created_by=eq.1' OR '1'='1", "created_by=eq.eq.x", "created_by=in.(1' OR 1=1)",
     "status=in.(" + ",".join(["active"] * 101) + ")",
-    "status=in.(" + ",".join(f"s{i}" for i in range(10_000)) + ")", "status=not.eq.active",
-    "and=(status.eq.active,name.eq.x)", "created_by=eq.", "=eq.1", "status", "status=like.%",
-    "名前=eq.エージェント", "created_at=gt.not-a-date", "id=in.(1,2", "created_by=is.null",
+    "status=in.(" + ",".join(f"s{i}" for i in range(10_000)) + ")", "status=not.not.eq.active",
+    "and=(status.eq.active,name.eq.x)", "created_by=eq.", "=eq.1", "status", "created_by=like.%",
+    "名前=eq.エージェント", "created_at=gt.not-a-date", "id=in.(1,2", "created_by=is.maybe",
     "config->>a=eq.1", "name;DROP TABLE agents=eq.x", "created_at=gt.2026-01-01' OR 1=1 --",
+    "name=match.(a", "name=imatch." + "a" * 1001, "status=eq.a," * 20 + "status=eq.b",
 ]
 # Well-formed filters whose value merely looks like an injection: taken literally (filters are
 # matched in memory, never turned into SQL), so they subscribe and match nothing here.
 LITERAL_FILTERS = [
     "name=eq.'; DROP TABLE agents; --", "name=eq.1' OR '1'='1", "name=in.(a' OR 1=1,b)",
     "status=eq.active;status=eq.paused", "name=eq.\u202eevil\x00", "name=eq." + "x" * 10_000,
-    "description=eq.名前", "name=in.(' OR TRUE --)",
+    "description=eq.名前", "name=in.(' OR TRUE --)", "status=not.like.%", "status=like.%'--%",
+    "created_by=is.null", "name=match.(a+)+$", "name=ilike.%'; DROP TABLE agents; --%",
 ]
 
 
