@@ -81,6 +81,7 @@ class Subscription:
     event: str
     table: str  # "*" = every table
     filter: Filter | None = None
+    select: tuple | None = None  # `select`: the columns sent (of those the reader sees); None: all
 
     def matches(self, table: str, type_: str, record: dict, old_record: dict | None = None) -> bool:
         """An UPDATE matches when the row matches the filter before or after it (a row that
@@ -133,6 +134,20 @@ def parse_binding(entry) -> tuple[Subscription | None, str | None]:
     if table != "*" and table not in tables:
         return None, f"unknown table {table!r}"
     sub = Subscription(id=binding_id(entry), event=event, table=table)
+    select = entry.get("select")
+    if select is not None:
+        if table == "*":
+            return None, "select needs a table"
+        columns = column_types(tables[table])
+        if isinstance(select, str):  # "id,name" as PostgREST writes it
+            select = [name.strip() for name in select.split(",")]
+        if not isinstance(select, list) or not select or len(select) > len(columns) \
+                or not all(isinstance(name, str) for name in select):
+            return None, "select must be a list of column names"
+        unknown = [name for name in select if name not in columns]
+        if unknown:
+            return None, f"unknown column {unknown[0][:100]!r} in select"
+        sub.select = tuple(sorted(set(select)))
     text = entry.get("filter")
     if text is not None and text != "":
         if not isinstance(text, str):
@@ -586,13 +601,36 @@ class RealtimeConsumer:
         for channel in self.channels.values():  # nothing here awaits: channels cannot change meanwhile
             if (channel.held and only is None) or (only is not None and channel is not only):
                 continue
-            ids = tuple(sub.id for sub in channel.subscriptions if sub.matches(table, type_, record, old_record))
-            if not ids:
+            matched = [sub for sub in channel.subscriptions if sub.matches(table, type_, record, old_record)]
+            if not matched:
                 continue
-            key = (self.vsn, channel.topic_json, ids)
-            frame = frames.get(key)
-            if frame is None:
-                frame = frames[key] = OutgoingFrame(protocol.encode_change(self.vsn, channel.topic_json, ids, data_json))
-            if not self._written_directly(frame):
-                pending.append(self._send({"type": "websocket.send", "text": frame.text}))
+            selects = {sub.select for sub in matched}
+            for select in selects:  # one frame per column list (bindings without `select`: one)
+                ids = tuple(sub.id for sub in matched if sub.select == select)
+                key = (self.vsn, channel.topic_json, ids, select)
+                frame = frames.get(key)
+                if frame is None:
+                    data = data_json if select is None else _selected(frames, data_json, select)
+                    frame = frames[key] = OutgoingFrame(protocol.encode_change(self.vsn, channel.topic_json, ids, data))
+                if not self._written_directly(frame):
+                    pending.append(self._send({"type": "websocket.send", "text": frame.text}))
         return pending
+
+
+def _selected(frames: dict, data_json: bytes, select: tuple) -> bytes:
+    """The change's `data` with only the `select` columns (of those its variant carries),
+    serialized once per column list and change (`frames` is per change variant)."""
+    key = ("select", select)
+    cached = frames.get(key)
+    if cached is None:
+        data = frames.get("data")
+        if data is None:
+            data = frames["data"] = orjson.loads(data_json)
+        wanted = set(select)
+        projected = dict(data)
+        for part in ("record", "old_record"):
+            if isinstance(data.get(part), dict):
+                projected[part] = {k: v for k, v in data[part].items() if k in wanted}
+        projected["columns"] = [c for c in data.get("columns") or () if c.get("name") in wanted]
+        cached = frames[key] = orjson.dumps(projected)
+    return cached
