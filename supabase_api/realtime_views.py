@@ -5,7 +5,8 @@ realtime-js' `send()` falls back to) and `POST /realtime/v1/api/broadcast/<topic
 A signed-in user's token (`Authorization: Bearer`, with the anon key as `apikey`); each message
 is authorized as a socket's push is (`realtime.services.send_refusal`: signed in, and for
 private topics the topic policy's `can_send`). One refused message refuses the request (403,
-nothing sent); otherwise every message is sent and the answer is 202 with an empty body.
+nothing sent); otherwise every message is sent and the answer is 202 with an empty body. A
+body over REALTIME_MAX_FRAME_BYTES (a socket's frame limit) is 413.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import orjson
 from django.http import HttpResponse
 
 from realtime import bus
+from realtime.consumer import max_frame_bytes
 from realtime.services import broadcast_message, send_refusal
 from supabase_api.keys import SupabaseKeyAuthentication
 from supabase_api.views import SupabaseView
@@ -55,6 +57,8 @@ class BroadcastView(SupabaseView):
     def post(self, request, topic: str | None = None, event: str | None = None):
         if not request.user.is_authenticated:
             return _error(401, "Unauthorized: broadcast needs a signed-in user's access token")
+        if len(request.body) > max_frame_bytes():  # what a socket may push at once, too
+            return _error(413, f"the body is over {max_frame_bytes()} bytes (REALTIME_MAX_FRAME_BYTES)")
         if topic is None:
             messages = _messages(request.body)
             if isinstance(messages, str):

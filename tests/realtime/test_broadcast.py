@@ -149,6 +149,10 @@ def test_the_http_endpoint_sends_as_its_user_may(team_agent):
         bad = await db(supabase_client(owner).post, "/realtime/v1/api/broadcast", {"messages": [{"topic": 1}]},
                        format="json")
         assert bad.status_code == 400
+        huge = await db(supabase_client(owner).post, "/realtime/v1/api/broadcast",
+                        {"messages": [{"topic": name, "event": "big", "payload": "x" * 300_000, "private": True}]},
+                        format="json")
+        assert huge.status_code == 413
         one = await db(supabase_client(outsider).post, "/realtime/v1/api/broadcast/room:1/events/ping",
                        {"p": True}, format="json")
         assert one.status_code == 202
