@@ -8,6 +8,7 @@ import { localizeTimes } from "./time.js";
 
 const config = JSON.parse(document.getElementById("live-config").textContent);
 export const userId = config.user_id;
+export const userName = config.user_name;
 
 function csrfToken() {
   const input = document.querySelector("input[name=csrfmiddlewaretoken]");
