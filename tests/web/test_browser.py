@@ -346,3 +346,22 @@ def test_the_agent_page_shows_who_else_is_viewing_and_drops_who_left(open_page, 
     owner_page.close()
     expect(admin_page.locator("#viewers")).to_be_hidden()
     assert admin_page.js_errors == []
+
+
+def test_the_mind_map_shows_viewers_and_relays_a_writers_selected_node(open_page, world):
+    agent, owner, admin = world["team_agent"], world["owner"], world["admin"]  # admin writes, owner reads
+    for user, name in ((owner, "Olivia Owner"), (admin, "Ada Admin")):
+        user.full_name = name
+        user.save(update_fields=["full_name"])
+    execution = factories.WorkflowExecutionFactory(workflow=factories.WorkflowFactory(agent=agent))
+    tree_of(execution, 5)
+    path = f"/executions/{execution.pk}/mind-map/"
+    admin_page, owner_page = open_page(admin, path), open_page(owner, path)
+    for page in (admin_page, owner_page):
+        wait_live(page)
+    expect(owner_page.locator("#viewers")).to_have_text("Also viewing: Ada Admin")
+    expect(admin_page.locator("#viewers")).to_have_text("Also viewing: Olivia Owner")
+    admin_page.locator('svg.mindmap g.node[data-node-id="n3"]').click()
+    expect(owner_page.locator('svg.mindmap g.node[data-node-id="n3"]')).to_have_class(re.compile(r"\bremote-selected\b"))
+    expect(admin_page.locator("svg.mindmap g.node.remote-selected")).to_have_count(0)  # not its own
+    assert admin_page.js_errors == [] and owner_page.js_errors == []

@@ -4,7 +4,7 @@
 // the server when one of them changes.
 
 import { lineChart } from "./chart.js";
-import { api, coalesce, errorToast, refreshSections, socket, toast, userId, userName } from "./live.js";
+import { api, coalesce, errorToast, refreshSections, showViewers, socket, toast, userId, userName } from "./live.js";
 
 const head = document.getElementById("agent");
 const agentId = head.dataset.agentId;
@@ -102,12 +102,7 @@ socket.channel(`agent:${agentId}`, [], () => {}, {
   presence: {
     key: userId,
     meta: { name: userName },
-    onSync: (state) => {
-      const names = Object.entries(state).filter(([key]) => key !== userId)
-        .map(([, metas]) => (metas[0] && metas[0].name) || "someone").sort();
-      viewers.hidden = names.length === 0;
-      viewers.textContent = names.length ? `Also viewing: ${names.join(", ")}` : "";
-    },
+    onSync: showViewers(viewers),
   },
 });
 

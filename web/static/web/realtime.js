@@ -47,10 +47,10 @@ export class RealtimeSocket {
   }
 
   /** Register a channel; joined now if the socket is open, else when it opens. */
-  channel(name, bindings, onChange, { private: isPrivate = false, presence = null } = {}) {
+  channel(name, bindings, onChange, { private: isPrivate = false, presence = null, onBroadcast = null } = {}) {
     const topic = `realtime:${name}`;
     const channel = { topic, bindings, onChange, joinRef: null, joined: false, ids: new Map(), position: null,
-                      resuming: false, private: isPrivate, presence, present: new Map() };
+                      resuming: false, private: isPrivate, presence, present: new Map(), onBroadcast };
     this.channels.set(topic, channel);
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.join(channel);
     return channel;
@@ -77,6 +77,7 @@ export class RealtimeSocket {
       return;
     }
     this.ws = ws;
+    ws.binaryType = "arraybuffer"; // broadcasts arrive in binary frames (kind 4)
     ws.onopen = () => {
       for (const channel of this.channels.values()) this.join(channel);
       this.startHeartbeat();
@@ -120,7 +121,36 @@ export class RealtimeSocket {
     this.send([channel.joinRef, channel.joinRef, channel.topic, "phx_join", { config, access_token: this.token }]);
   }
 
+  /** Send a broadcast on a joined channel (the other members get it; refused unless allowed). */
+  broadcast(channel, event, payload) {
+    if (!channel.joined) return;
+    this.send([channel.joinRef, this.nextRef(), channel.topic, "broadcast", { type: "broadcast", event, payload }]);
+  }
+
+  /** A server broadcast frame (kind 4: topic, event, metadata lengths, encoding, then the bytes). */
+  receiveBinary(buffer) {
+    const bytes = new Uint8Array(buffer);
+    if (bytes.length < 5 || bytes[0] !== 4) return;
+    const [topicSize, eventSize, metaSize, encoding] = bytes.subarray(1, 5);
+    const text = new TextDecoder();
+    let offset = 5;
+    const topic = text.decode(bytes.subarray(offset, offset += topicSize));
+    const event = text.decode(bytes.subarray(offset, offset += eventSize));
+    offset += metaSize;
+    const channel = this.channels.get(topic);
+    if (!channel || !channel.onBroadcast || encoding !== 1) return;
+    try {
+      channel.onBroadcast(event, JSON.parse(text.decode(bytes.subarray(offset))));
+    } catch {
+      // not JSON: nothing this page sends
+    }
+  }
+
   receive(text) {
+    if (text instanceof ArrayBuffer) {
+      this.receiveBinary(text);
+      return;
+    }
     let frame;
     try {
       frame = JSON.parse(text);
