@@ -38,7 +38,7 @@ from realtime.auth import (
     user_from_token,
 )
 from realtime.changes import SCHEMA, column_types
-from realtime.direct_write import OutgoingFrame, writer_for
+from realtime.direct_write import OutgoingFrame, buffered_for, writer_for
 from realtime.dispatcher import get_dispatcher
 from realtime.filters import Filter, FilterError, parse_filter
 from realtime.services import TOPIC_PREFIX, authorize_topic, broadcast_message, unauthorized
@@ -56,6 +56,12 @@ def idle_timeout() -> float:
 def max_frame_bytes() -> int:
     """A larger client frame closes the socket (protocol.CLOSE_FRAME_TOO_BIG)."""
     return int(getattr(settings, "REALTIME_MAX_FRAME_BYTES", 256 * 1024))
+
+
+def max_send_buffer_bytes() -> int:
+    """Bytes the server may hold for one socket that does not read; past it the socket closes
+    (protocol.CLOSE_TOO_SLOW), so a stalled client cannot grow a server process."""
+    return int(getattr(settings, "REALTIME_MAX_SEND_BUFFER_BYTES", 16 * 1024 * 1024))
 
 
 def max_channels() -> int:
@@ -178,6 +184,7 @@ class RealtimeConsumer:
         self.closed = False
         self.id = uuid.uuid4().hex  # names this socket as a broadcast's origin (`broadcast.self`)
         self._write_direct = writer_for(send)  # daphne: text frames skip the ASGI send
+        self._buffered = buffered_for(send)  # daphne: bytes waiting for a client that may have stopped reading
 
     @classmethod
     def as_asgi(cls):
@@ -277,7 +284,23 @@ class RealtimeConsumer:
         return max(0.0, self.identity.expires_at - time.time())
 
     def _written_directly(self, frame: OutgoingFrame) -> bool:
+        if self._too_slow():
+            return True  # closing: the frame is dropped, not buffered
         return self._write_direct is not None and self._write_direct(frame)
+
+    def _too_slow(self) -> bool:
+        """True once more than `max_send_buffer_bytes` wait for this socket: it is closed
+        (CLOSE_TOO_SLOW; daphne drops the connection when the close handshake times out) and
+        gets nothing more."""
+        if self.closed:
+            return True
+        if self._buffered is None or self._buffered() <= max_send_buffer_bytes():
+            return False
+        log.warning("realtime: closing a socket that stopped reading (%d bytes waiting, at most %d)",
+                    self._buffered(), max_send_buffer_bytes())
+        self.closed = True
+        asyncio.ensure_future(self._send({"type": "websocket.close", "code": protocol.CLOSE_TOO_SLOW}))
+        return True
 
     async def send_text(self, text: str) -> None:
         """One text frame: straight to daphne's socket when possible (replies to 1,000
@@ -582,7 +605,7 @@ class RealtimeConsumer:
         if frame is None:
             frame = frames[self.vsn] = protocol.encode_broadcast(self.vsn, message)
         if isinstance(frame, bytes):
-            return self._send({"type": "websocket.send", "bytes": frame})
+            return None if self._too_slow() else self._send({"type": "websocket.send", "bytes": frame})
         return self.send_text(frame)
 
     def subscribed_tables(self) -> set:

@@ -33,6 +33,9 @@ CLOSE_FRAME_TOO_BIG = 4009
 # Not (or no longer) authorized: the upgrade refused (before accept, daphne answers HTTP 403),
 # or the socket's user was deactivated or deleted (after accept: the close frame's code).
 CLOSE_UNAUTHORIZED = 4001
+# A client that stopped reading: more than REALTIME_MAX_SEND_BUFFER_BYTES wait for it (mirrors
+# RFC 6455's 1008 policy violation; the frame may never reach a client that does not read).
+CLOSE_TOO_SLOW = 4008
 
 
 class ProtocolError(ValueError):
