@@ -7,7 +7,9 @@ from django.db.models import Q
 from accounts.models import Team, User, UserRole
 from echelon.columns import ALL, MEMBER, OPERATOR, SELF, Columns
 from accounts.memberships import ADMIN_ROLES, member_team_ids
-from echelon.policy import Audience, RowPolicy, gone_records, ids, register
+from echelon.policy import (
+    Audience, RowPolicy, RowTopicPolicy, TopicPolicy, gone_records, ids, is_signed_in, register, register_topic,
+)
 
 PUBLIC_PROFILE = frozenset({"id", "email", "full_name", "avatar_url"})
 
@@ -73,6 +75,25 @@ class TeamPolicy(RowPolicy):
         # have lost the team by the time its DELETE is delivered.
         members = frozenset(role["user_id"] for role in gone_records(UserRole) if str(role["team_id"]) == str(row.pk))
         return Audience(user_ids=members, team_ids=ids(row.pk))
+
+
+@register_topic
+class TeamTopicPolicy(RowTopicPolicy):
+    """Private realtime channels `team:<id>`: the team's members join and send."""
+
+    prefix = "team"
+    model = Team
+    senders_are_readers = True
+
+
+@register_topic
+class UserTopicPolicy(TopicPolicy):
+    """Private realtime channels `user:<id>`: that user alone (each of its sockets, devices)."""
+
+    prefix = "user"
+
+    def can_join(self, user, ident: str) -> bool:
+        return is_signed_in(user) and str(user.pk) == ident
 
 
 @register

@@ -7,7 +7,7 @@ from django.db.models import Q
 from agents.models import Agent, AgentTemplate
 from echelon.columns import Columns
 from accounts.memberships import MANAGER_ROLES, in_member_teams
-from echelon.policy import Audience, RowPolicy, ids, register, row_values
+from echelon.policy import Audience, RowPolicy, RowTopicPolicy, ids, register, register_topic, row_values
 
 
 def agent_readers(user, prefix: str = "") -> Q:
@@ -40,6 +40,15 @@ class AgentPolicy(RowPolicy):
 
     def audience(self, row) -> Audience:
         return Audience(user_ids=ids(row.created_by_id), team_ids=ids(row.team_id))
+
+
+@register_topic
+class AgentTopicPolicy(RowTopicPolicy):
+    """Private realtime channels `agent:<id>` (an agent page's viewers): the agent's readers
+    join and track presence, its writers broadcast."""
+
+    prefix = "agent"
+    model = Agent
 
 
 @register

@@ -200,3 +200,61 @@ def column_declarations() -> dict[str, dict]:
     """table → its column declaration as plain data (`Columns.as_dict`), for generators such as
     the change-capture triggers and the `/rest/v1` column lists."""
     return {model._meta.db_table: policy.columns.as_dict() for model, policy in _REGISTRY.items()}
+
+
+# --- realtime topics ------------------------------------------------------------------------------
+class TopicPolicy:
+    """Who may use a private realtime channel `<prefix>:<id>` (`config.private: true`): join it
+    (receive its broadcasts and presence, track presence) and send broadcasts on it. Declared
+    once per prefix next to the row policies (`register_topic`); the websocket, the HTTP
+    broadcast endpoint and the server-side `broadcast` service all ask it. Sync (may query)."""
+
+    prefix: ClassVar[str]
+
+    def can_join(self, user, ident: str) -> bool:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def can_send(self, user, ident: str) -> bool:
+        return self.can_join(user, ident)
+
+
+class RowTopicPolicy(TopicPolicy):
+    """A topic named after one row, `<prefix>:<pk>`: its readers join, its writers send (the
+    row's own policy: `policy_for(model)`)."""
+
+    model: ClassVar[type[models.Model]]
+    senders_are_readers: ClassVar[bool] = False  # True: whoever may read the row may send too
+
+    def _has(self, queryset: QuerySet, ident: str) -> bool:
+        from django.core.exceptions import ValidationError
+
+        try:
+            return queryset.filter(pk=ident).exists()
+        except (ValidationError, ValueError):  # not a primary key of this model: no such row
+            return False
+
+    def can_join(self, user, ident: str) -> bool:
+        return is_signed_in(user) and self._has(policy_for(self.model).visible_to(user), ident)
+
+    def can_send(self, user, ident: str) -> bool:
+        if self.senders_are_readers:
+            return self.can_join(user, ident)
+        return is_signed_in(user) and self._has(policy_for(self.model).editable_by(user), ident)
+
+
+_TOPICS: dict[str, TopicPolicy] = {}
+
+
+def register_topic(policy_class: type[TopicPolicy]) -> type[TopicPolicy]:
+    """Class decorator: make `policy_class` the policy of the private topics `<prefix>:…`."""
+    _TOPICS[policy_class.prefix] = policy_class()
+    return policy_class
+
+
+def topic_policy_for(topic: str) -> tuple[TopicPolicy, str] | None:
+    """(the policy, the id) of a private topic `<prefix>:<id>`; None: no policy, nobody may join."""
+    prefix, sep, ident = topic.partition(":")
+    policy = _TOPICS.get(prefix)
+    if not sep or not ident or policy is None:
+        return None
+    return policy, ident

@@ -212,6 +212,11 @@ SUPABASE_REST_MAX_ROWS = int(os.environ.get("SUPABASE_REST_MAX_ROWS", "1000"))
 # Realtime websockets: idle sockets (no frame, not even a heartbeat) are closed after this.
 REALTIME_IDLE_TIMEOUT = float(os.environ.get("REALTIME_IDLE_TIMEOUT", "60"))
 REALTIME_REDIS_CHANNEL = os.environ.get("REALTIME_REDIS_CHANNEL", "echelon:realtime")
+# Presence across processes (realtime/presence.py): each server process refreshes a Redis key
+# with this TTL every third of it; a process gone longer than that has its presences left.
+REALTIME_PRESENCE_TTL_SECONDS = float(os.environ.get("REALTIME_PRESENCE_TTL_SECONDS", "15"))
+# Bytes a server process may hold for one socket whose client stopped reading (realtime/consumer.py).
+REALTIME_MAX_SEND_BUFFER_BYTES = int(os.environ.get("REALTIME_MAX_SEND_BUFFER_BYTES", str(16 * 1024 * 1024)))
 # Change capture (docs/realtime.md, "Change capture"): the tables whose every write is captured
 # by triggers in PostgreSQL, like a Supabase publication (None: every table with a row policy
 # but api_usage; applied at migrate); the relay that hands changes on runs in each daphne

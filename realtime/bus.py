@@ -14,8 +14,10 @@ Sockets on other processes miss the changes of the outage (clients re-fetch them
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 
@@ -64,6 +66,20 @@ def publish(message: bytes) -> None:
     for dispatcher in list(_local_dispatchers):
         if not (published and dispatcher.subscribed):
             dispatcher.deliver_threadsafe(message)
+
+
+_publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="realtime-publish")
+
+
+async def publish_async(message: bytes) -> None:
+    """`publish` from an event loop (a socket's broadcast): on one thread, so a process' messages
+    keep their order and a slow Redis never blocks the loop."""
+    await asyncio.get_running_loop().run_in_executor(_publisher, publish, message)
+
+
+async def published() -> None:
+    """Until every `publish_async` called so far has published (tests: then read what arrived)."""
+    await asyncio.get_running_loop().run_in_executor(_publisher, lambda: None)
 
 
 def attach_local(dispatcher) -> None:

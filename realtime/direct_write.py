@@ -144,3 +144,20 @@ def writer_for(send) -> Callable[[OutgoingFrame], bool] | None:
         return True
 
     return write
+
+
+def buffered_for(send) -> Callable[[], int] | None:
+    """A function telling how many bytes daphne holds for the socket behind `send` and has not
+    written yet (Twisted's buffer: what a client that stopped reading makes grow), or None when
+    `send` is not daphne's websocket send."""
+    protocol = _daphne_protocol(send)
+    if protocol is None:
+        return None
+
+    def buffered() -> int:
+        transport = protocol.transport
+        if transport is None:
+            return 0
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+
+    return buffered

@@ -34,6 +34,7 @@ from echelon.policy import Audience
 from echelon.serving import metrics
 from realtime import bus
 from realtime.models import ChangeLog, RelayState
+from realtime.presence import Presence
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +54,13 @@ class Dispatcher:
         self.sockets: set = set()
         self.by_table: dict[str, set] = {}
         self.by_user: dict[str, set] = {}
+        self.by_topic: dict[tuple, set] = {}  # (private, topic) → sockets joined (broadcast, presence)
         self.ready = asyncio.Event()
         self.subscribed = False  # to Redis right now; if not, the bus delivers this process' writes in memory
         self.position: int | None = None  # the last change handled (None until read from the log)
         self._log_unreadable = False
         self._tasks: list[asyncio.Task] = []
+        self.presence = Presence(self)
 
     # --- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -70,6 +73,7 @@ class Dispatcher:
             log.warning("realtime: change log unreadable at start (%s)", one_line(exc))
         self._tasks.append(self.loop.create_task(self._work()))
         self._tasks.append(self.loop.create_task(self._catch_up_periodically()))
+        self.presence.start(self.loop)
         url = bus.redis_url()
         bus.attach_local(self)  # with Redis too: the fallback while Redis is unreachable (see bus)
         if url:
@@ -135,6 +139,7 @@ class Dispatcher:
         self.sockets.discard(socket)
         metrics.REALTIME_SOCKETS.set(len(self.sockets))
         self._unindex_tables(socket)
+        self._unindex_topics(socket)
         users = self.by_user.get(socket.identity.user_id)
         if users is not None:
             users.discard(socket)
@@ -149,22 +154,35 @@ class Dispatcher:
                 del self.by_user[old_user_id]
         self.by_user.setdefault(socket.identity.user_id, set()).add(socket)
 
-    def _unindex_tables(self, socket) -> None:
-        for table in socket.indexed_tables:
-            holders = self.by_table.get(table)
+    @staticmethod
+    def _unindex(index: dict, socket, keys) -> None:
+        for key in keys:
+            holders = index.get(key)
             if holders is not None:
                 holders.discard(socket)
                 if not holders:
-                    del self.by_table[table]
+                    del index[key]
+
+    def _unindex_tables(self, socket) -> None:
+        self._unindex(self.by_table, socket, socket.indexed_tables)
         socket.indexed_tables = set()
 
+    def _unindex_topics(self, socket) -> None:
+        self._unindex(self.by_topic, socket, socket.indexed_topics)
+        socket.indexed_topics = set()
+
     def reindex(self, socket) -> None:
-        """Call after the socket's subscriptions changed."""
+        """Call after the socket's subscriptions or channels changed."""
         self._unindex_tables(socket)
         tables = socket.subscribed_tables()
         for table in tables:
             self.by_table.setdefault(table, set()).add(socket)
         socket.indexed_tables = tables
+        self._unindex_topics(socket)
+        topics = socket.joined_topics()
+        for key in topics:
+            self.by_topic.setdefault(key, set()).add(socket)
+        socket.indexed_topics = topics
 
     # --- the fan-out -------------------------------------------------------------------------------
     async def _work(self) -> None:
@@ -183,6 +201,12 @@ class Dispatcher:
             await self._replay(raw)
             return
         message = orjson.loads(raw)
+        if "broadcast" in message:
+            await self.fan_out_topic(message["broadcast"], "push_broadcast")
+            return
+        if "presence" in message:
+            await self.fan_out_topic(message["presence"], "push_presence")
+            return
         first, through = message.get("from"), message.get("through")
         if first is not None and self.position is not None and first > self.position + 1:
             await self._catch_up(before=first)  # messages before this one were lost
@@ -270,7 +294,8 @@ class Dispatcher:
             pending = ()
             try:
                 # written at once under daphne (direct_write); other servers get ASGI sends
-                pending = socket.push_change(table, type_, variant.record, variant.data_json, variant.frames, only)
+                pending = socket.push_change(table, type_, variant.record, variant.old_record, variant.data_json,
+                                             variant.frames, only)
                 delivered += 1
                 for send in pending:
                     await send
@@ -280,18 +305,43 @@ class Dispatcher:
                     send.close()  # the sends not reached (closing an awaited one is a no-op)
         metrics.REALTIME_DELIVERIES.inc(delivered)
 
+    async def fan_out_topic(self, message: dict, push: str) -> None:
+        """A broadcast or a presence diff to this process' sockets joined to its topic (encoded
+        once per vsn); `push` names the socket's method that decides and frames it."""
+        frames: dict = {}
+        delivered = 0
+        for socket in list(self.by_topic.get((message["private"], message["topic"]), ())):
+            send = getattr(socket, push)(message, frames)
+            if send is None:
+                continue
+            try:
+                await send
+                delivered += 1
+            except Exception:  # a socket closing mid fan-out must not cost the others this message
+                log.debug("realtime: broadcast to a closing socket failed", exc_info=True)
+        metrics.REALTIME_DELIVERIES.inc(delivered)
+
     async def _apply_membership(self, data: dict) -> None:
         old, new = data.get("old_record") or {}, data.get("record") or {}
         if data["type"] == "UPDATE" and "team_id" not in old and new.get("user_id") in self.by_user:
             # a bulk UPDATE carries only the old primary key: reload that user's teams
             await self._reload_teams(new["user_id"])
+            await self._recheck_topics(new["user_id"])
             return
         if data["type"] in ("UPDATE", "DELETE") and old.get("user_id") and old.get("team_id"):
             for socket in self.by_user.get(old["user_id"], ()):
                 socket.identity.team_ids.discard(old["team_id"])
+            await self._recheck_topics(old["user_id"])
         if data["type"] in ("INSERT", "UPDATE") and new.get("user_id") and new.get("team_id"):
             for socket in self.by_user.get(new["user_id"], ()):
                 socket.identity.team_ids.add(new["team_id"])
+
+    async def _recheck_topics(self, user_id: str) -> None:
+        """A membership lost or changed: that user's private channels ask their topic policy again
+        (before later broadcasts are delivered: this worker handles the bus in order)."""
+        for socket in list(self.by_user.get(user_id, ())):
+            if socket.has_private_channels():
+                await socket.recheck_topics()
 
     async def _reload_teams(self, user_id: str) -> None:
         from channels.db import database_sync_to_async
@@ -351,7 +401,7 @@ async def _relay_state() -> tuple[int, int]:
 class _Variant:
     """One reader kind's version of a change, decoded and re-encoded once for every socket."""
 
-    __slots__ = ("audience", "operator", "data_json", "record", "frames")
+    __slots__ = ("audience", "operator", "data_json", "record", "old_record", "frames")
 
     def __init__(self, variant: dict, type_: str) -> None:
         spec = variant["audience"]
@@ -360,6 +410,7 @@ class _Variant:
         data = variant["data"]
         self.data_json = orjson.dumps(data)
         self.record = (data.get("old_record") if type_ == "DELETE" else data.get("record")) or {}
+        self.old_record = data.get("old_record") if type_ == "UPDATE" else None  # filters match either
         self.frames: dict = {}  # one encoded frame per (vsn, topic, ids) for this variant
 
 

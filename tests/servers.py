@@ -1,9 +1,12 @@
 """Helpers of the tests that start real server processes: the repository root, a free port,
-the URL of the database pytest-django created (for a subprocess to share it)."""
+the URL of the database pytest-django created (for a subprocess to share it), a server's process."""
 
 from __future__ import annotations
 
 import socket
+
+import psutil
+import pytest
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -45,3 +48,14 @@ def outside_connection(autocommit: bool = False):
     from realtime.relay import direct_connection
 
     return direct_connection(autocommit=autocommit)
+
+
+def server_process(port: int) -> psutil.Process:
+    """The daphne child process of this test serving `port` (to measure or kill it)."""
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if str(port) in child.cmdline() and "daphne" in " ".join(child.cmdline()):
+                return child
+        except psutil.NoSuchProcess:
+            continue
+    pytest.fail(f"no daphne child process serving port {port}")

@@ -36,6 +36,7 @@ def page_context(request, page: str, **extra) -> dict:
             "expires_at": expires_at,
             "token_url": reverse("web-realtime-token"),
             "user_id": str(request.user.pk),
+            "user_name": request.user.full_name or request.user.email,  # shown to other viewers (presence)
         },
         **extra,
     }

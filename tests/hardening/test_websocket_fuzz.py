@@ -1,8 +1,10 @@
 """Bad input on the realtime websocket `/realtime/v1/websocket`, both `vsn`.
 
-Every abuse gets a protocol error (an error `phx_reply` or a `system` error) or a clean close
-(4007 unreadable frame, 4003 binary frame, 4009 frame over REALTIME_MAX_FRAME_BYTES); the
-server keeps serving other sockets; a live daphne's resident memory stays bounded.
+Every abuse gets a protocol error on its channel (an error `phx_reply` or a `system` error) and
+the socket goes on; only a frame without a readable topic (not JSON, not the vsn's envelope, a
+binary frame of an unknown kind) gets a clean close (4007 unreadable frame, 4009 frame over
+REALTIME_MAX_FRAME_BYTES); the server keeps serving other sockets; a live daphne's resident
+memory stays bounded.
 In-process tests use Channels' communicator; the last test runs against a daphne subprocess.
 """
 
@@ -11,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import psutil
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -19,7 +20,8 @@ from websockets.exceptions import ConnectionClosed
 from agents.models import Agent
 from agents.services import agent_set_status
 from tests import factories
-from realtime.protocol import CLOSE_BINARY_FRAME, CLOSE_FRAME_TOO_BIG, CLOSE_UNREADABLE_FRAME
+from realtime.protocol import CLOSE_FRAME_TOO_BIG, CLOSE_UNREADABLE_FRAME
+from tests.servers import server_process
 from tests.realtime.helpers import VSNS, Client, agent_binding, db, run, token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,32 +45,52 @@ UNREADABLE = {
                "\ud800" * 3],
     "2.0.0": ['{"topic": "realtime:a", "event": "phx_join", "payload": {}, "ref": "1"}',
               '["1", "1", "realtime:a", "phx_join"]', '["1", "1", "realtime:a", "phx_join", {}, 6]',
-              '["1", "1", null, "phx_join", {}]', '["1", "1", "realtime:a", "", {}]',
-              '["1", "1", "realtime:a", "phx_join", []]', '[{}, "1", "realtime:a", "phx_join", {}]',
-              '["1", true, "realtime:a", "phx_join", {}]'],
+              '["1", "1", null, "phx_join", {}]'],
     "1.0.0": ['["1", "1", "realtime:a", "phx_join", {}]',
-              '{"topic": "realtime:a", "event": null, "payload": {}, "ref": "1"}',
-              '{"topic": "realtime:a", "event": "phx_join", "payload": "x", "ref": "1"}',
-              '{"topic": "realtime:a", "event": "phx_join", "payload": {}, "ref": [1]}',
               '{"topic": ["realtime:a"], "event": "phx_join", "payload": {}, "ref": "1"}'],
 }
+# Frames whose topic can be read but whose event, payload or refs are wrong: an error reply on
+# that topic, the socket goes on (issue 15: one channel's mistake never costs the others).
+CHANNEL_ERRORS = {
+    "2.0.0": ['["1", "1", "realtime:a", "", {}]', '["1", "1", "realtime:a", "phx_join", []]',
+              '[{}, "1", "realtime:a", "phx_join", {}]', '["1", true, "realtime:a", "phx_join", {}]'],
+    "1.0.0": ['{"topic": "realtime:a", "event": null, "payload": {}, "ref": "1"}',
+              '{"topic": "realtime:a", "event": "phx_join", "payload": "x", "ref": "1"}',
+              '{"topic": "realtime:a", "event": "phx_join", "payload": {}, "ref": [1]}'],
+}
+
+
+def binary_push(join_ref=b"1", ref=b"2", topic=b"realtime:a", event=b"ev", meta=b"", encoding=1, payload=b"{}"):
+    """A kind-3 broadcast push as realtime-js's serializer builds it."""
+    return (bytes((3, len(join_ref), len(ref), len(topic), len(event), len(meta), encoding))
+            + join_ref + ref + topic + event + meta + payload)
+
+
+# Binary frames with a readable topic but a bad body: an error reply on that topic.
+BINARY_CHANNEL_ERRORS = [binary_push(payload=b"{not json"), binary_push(encoding=7), binary_push(event=b""),
+                         binary_push(meta=b"{bad"), binary_push()]  # the last: a valid push on an unjoined topic
+# Binary frames without a readable topic: closed with CLOSE_UNREADABLE_FRAME.
+BINARY_UNREADABLE = [b'["1","1","realtime:a","phx_join",{}]', b"", b"\x03", bytes((3, 9, 9, 200, 9, 9, 1)) + b"short",
+                     bytes((4, 1, 1, 1, 1)) + b"abcd", binary_push(topic=b"")]
 
 # Filters refused with a system error naming the problem: SQL-ish values that do not cast to
 # the column's type, unknown or nested operators, unknown columns, malformed or huge `in` lists.
 BAD_FILTERS = [
     "created_by=eq.1' OR '1'='1", "created_by=eq.eq.x", "created_by=in.(1' OR 1=1)",
     "status=in.(" + ",".join(["active"] * 101) + ")",
-    "status=in.(" + ",".join(f"s{i}" for i in range(10_000)) + ")", "status=not.eq.active",
-    "and=(status.eq.active,name.eq.x)", "created_by=eq.", "=eq.1", "status", "status=like.%",
-    "名前=eq.エージェント", "created_at=gt.not-a-date", "id=in.(1,2", "created_by=is.null",
+    "status=in.(" + ",".join(f"s{i}" for i in range(10_000)) + ")", "status=not.not.eq.active",
+    "and=(status.eq.active,name.eq.x)", "created_by=eq.", "=eq.1", "status", "created_by=like.%",
+    "名前=eq.エージェント", "created_at=gt.not-a-date", "id=in.(1,2", "created_by=is.maybe",
     "config->>a=eq.1", "name;DROP TABLE agents=eq.x", "created_at=gt.2026-01-01' OR 1=1 --",
+    "name=match.(a", "name=imatch." + "a" * 1001, "status=eq.a," * 20 + "status=eq.b",
 ]
 # Well-formed filters whose value merely looks like an injection: taken literally (filters are
 # matched in memory, never turned into SQL), so they subscribe and match nothing here.
 LITERAL_FILTERS = [
     "name=eq.'; DROP TABLE agents; --", "name=eq.1' OR '1'='1", "name=in.(a' OR 1=1,b)",
     "status=eq.active;status=eq.paused", "name=eq.\u202eevil\x00", "name=eq." + "x" * 10_000,
-    "description=eq.名前", "name=in.(' OR TRUE --)",
+    "description=eq.名前", "name=in.(' OR TRUE --)", "status=not.like.%", "status=like.%'--%",
+    "created_by=is.null", "name=match.(a+)+$", "name=ilike.%'; DROP TABLE agents; --%",
 ]
 
 
@@ -95,9 +117,34 @@ def test_unreadable_frames_close_the_socket_cleanly(vsn):
             await client.comm.send_input({"type": "websocket.receive", "text": text})
             closed = await client.comm.receive_output(3)
             assert closed == {"type": "websocket.close", "code": CLOSE_UNREADABLE_FRAME}, (text, closed)
+        for data in BINARY_UNREADABLE:
+            client = await connected(user, vsn)
+            await client.comm.send_input({"type": "websocket.receive", "bytes": data})
+            closed = await client.comm.receive_output(3)
+            assert closed == {"type": "websocket.close", "code": CLOSE_UNREADABLE_FRAME}, (data, closed)
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("vsn", VSNS)
+def test_frames_with_a_readable_topic_get_an_error_reply_on_it_and_the_socket_goes_on(vsn):
+    user = factories.UserFactory()
+
+    async def scenario():
         client = await connected(user, vsn)
-        await client.comm.send_to(bytes_data=b'["1","1","realtime:a","phx_join",{}]')
-        assert await client.comm.receive_output(3) == {"type": "websocket.close", "code": CLOSE_BINARY_FRAME}
+        for text in CHANNEL_ERRORS[vsn]:
+            await client.comm.send_input({"type": "websocket.receive", "text": text})
+            _, _, topic, event, payload = await client.recv()
+            assert (topic, event, payload["status"]) == ("realtime:a", "phx_reply", "error"), text
+            assert payload["response"]["reason"], text
+        for data in BINARY_CHANNEL_ERRORS:
+            await client.comm.send_input({"type": "websocket.receive", "bytes": data})
+            join_ref, ref, topic, event, payload = await client.recv()
+            assert (topic, event, payload["status"]) == ("realtime:a", "phx_reply", "error"), data
+            assert payload["response"]["reason"], data
+        await client.send(None, "hb", "phoenix", "heartbeat", {})
+        assert (await client.recv())[1:4] == ("hb", "phoenix", "phx_reply")
+        await client.close()
 
     run(scenario)
 
@@ -219,16 +266,6 @@ def test_injection_filters_get_system_errors_and_the_socket_stays_usable(vsn):
 
 
 # --- a live daphne ------------------------------------------------------------------------------
-def server_process(port: int) -> psutil.Process:
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if str(port) in child.cmdline() and "daphne" in " ".join(child.cmdline()):
-                return child
-        except psutil.NoSuchProcess:
-            continue
-    pytest.fail(f"no daphne child process serving port {port}")
-
-
 def live_unreadable(vsn: str) -> list[str]:
     """The unreadable frames a client library can send (a text frame must be valid UTF-8)."""
     return [text for text in UNREADABLE["common"] + UNREADABLE[vsn] if "\ud800" not in text]

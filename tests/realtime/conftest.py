@@ -1,4 +1,4 @@
-"""Fixtures of the realtime tests: `node` (Node.js with realtime-js installed). Redis and live
+"""Fixtures of the realtime tests: `node` (Node.js with realtime-js installed), `runtime` (each Node run), `team_agent`. Redis and live
 daphne servers (`redis_url`, `daphne_server`) are shared with other suites: tests/conftest.py."""
 
 from __future__ import annotations
@@ -7,7 +7,22 @@ import shutil
 
 import pytest
 
+from accounts.models import Role
+from tests import factories
 from tests.servers import ROOT
+
+NODE22 = ROOT / "tests" / "supabase" / "e2e" / "node22"
+
+
+@pytest.fixture
+def team_agent():
+    """An agent of a team: its owner (team admin), a viewer of the team, and an outsider."""
+    owner, viewer, outsider = factories.UserFactory(), factories.UserFactory(), factories.UserFactory()
+    team = factories.TeamFactory(created_by=owner)
+    factories.UserRoleFactory(user=owner, team=team, role=Role.ADMIN)
+    factories.UserRoleFactory(user=viewer, team=team, role=Role.VIEWER)
+    agent = factories.AgentFactory(created_by=owner, team=team)
+    return {"owner": owner, "viewer": viewer, "outsider": outsider, "team": team, "agent": agent}
 
 
 @pytest.fixture
@@ -19,3 +34,14 @@ def node():
     if not (ROOT / "node_modules" / "@supabase" / "realtime-js").is_dir():
         pytest.fail("node_modules lacks @supabase/realtime-js: run `make test` (it runs `npm ci`) or `npm ci`")
     return path
+
+
+@pytest.fixture(params=["node20", "node22"])
+def runtime(request, node):
+    """(node binary, folder whose node_modules holds supabase-js) for each run."""
+    if request.param == "node20":
+        return node, ROOT
+    binary = NODE22 / "node_modules" / "node" / "bin" / "node"
+    if not binary.exists() or not (NODE22 / "node_modules" / "@supabase" / "supabase-js").is_dir():
+        pytest.fail("tests/supabase/e2e/node22 is not installed: run `make test` (npm ci there)")
+    return str(binary), NODE22

@@ -16,7 +16,7 @@ from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import AccessToken
 
 from echelon.asgi import application
-from realtime import relay
+from realtime import bus, relay
 from realtime.dispatcher import dispatchers
 
 PATH = "/realtime/v1/websocket"
@@ -54,6 +54,10 @@ async def settled() -> None:
     waiting for a quiet spell (which a loaded machine can outlast)."""
     await sync_to_async(relay.drain)()
     loop = asyncio.get_running_loop()
+    for dispatcher in dispatchers():  # presence operations and sockets' broadcasts reach the bus first
+        if dispatcher.loop is loop:
+            await dispatcher.presence.queue.join()
+    await bus.published()
     for dispatcher in dispatchers():
         if dispatcher.loop is loop and dispatcher.subscribed:
             # REDIS_URL set: changes come back through the Redis subscription, after the marker
@@ -120,6 +124,35 @@ class Client:
         assert isinstance(data, dict) and set(data) == {"topic", "event", "payload", "ref"}, data
         return (None, data["ref"], data["topic"], data["event"], data["payload"])
 
+    async def broadcast_frames(self) -> list:
+        """Every frame pushed so far (after `settled()`), binary ones decoded (kind 4) as
+        ("binary", topic, event, meta, payload) with JSON payloads parsed; text ones as `recv`."""
+        await settled()
+        frames = []
+        while not await self.comm.receive_nothing(0.01):
+            message = await self.comm.receive_output(1)
+            if message.get("bytes") is None:
+                frames.append(self._parse(message["text"]))
+                continue
+            data = message["bytes"]
+            assert data[0] == 4, data
+            sizes, offset = data[1:4], 5
+            fields = []
+            for size in sizes:
+                fields.append(data[offset:offset + size].decode())
+                offset += size
+            body = data[offset:]
+            topic, event, meta = fields
+            frames.append(("binary", topic, event, json.loads(meta) if meta else None,
+                           json.loads(body) if data[4] == 1 else bytes(body)))
+        return frames
+
+    def _parse(self, text: str):
+        data = json.loads(text)
+        if self.vsn == "2.0.0":
+            return tuple(data)
+        return (None, data["ref"], data["topic"], data["event"], data["payload"])
+
     async def nothing(self, timeout=0.3) -> bool:
         return await self.comm.receive_nothing(timeout)
 
@@ -131,19 +164,21 @@ class Client:
             frames.append(await self.recv())
         return frames
 
-    async def join(self, name: str, bindings: list, access_token: str | None = None, since: int | None = None):
-        """Join `realtime:<name>`; return (reply frame, next frame or None when no bindings)."""
+    async def join(self, name: str, bindings: list, access_token: str | None = None, since: int | None = None,
+                   **config):
+        """Join `realtime:<name>` (`config` entries such as private=True, broadcast={...} replace
+        the defaults); return (reply frame, next frame or None when no bindings or refused)."""
         ref = self.next_ref()
         self.join_ref = ref
         payload = {"config": {"broadcast": {"ack": False, "self": False}, "presence": {"key": "", "enabled": False},
-                              "postgres_changes": bindings, "private": False}}
+                              "postgres_changes": bindings, "private": False, **config}}
         if access_token:
             payload["access_token"] = access_token
         if since is not None:
             payload["config"]["since"] = since  # resume (docs/realtime.md)
         await self.send(ref, ref, f"realtime:{name}", "phx_join", payload)
         reply = await self.recv()
-        system = await self.recv() if bindings else None
+        system = await self.recv() if bindings and reply[4]["status"] == "ok" else None
         return reply, system
 
     async def change(self, timeout=3):

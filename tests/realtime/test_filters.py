@@ -40,7 +40,14 @@ def test_numeric_filters_compare_as_numbers(text, record, expected):
     ("status", "expected column=operator.value"),
     ("status=active", "expected column=operator.value"),
     ("bogus=eq.1", "unknown column 'bogus'"),
-    ("status=ilike.a", "unknown operator 'ilike'"),
+    ("status=regex.a", "unknown operator 'regex'"),
+    ("status=not.not.eq.a", "unknown operator 'not'"),
+    ("created_by=like.a%", "like needs a text column, not uuid"),
+    ("status=is.maybe", "is takes null, true, false or unknown"),
+    ("status=is.true", "is.true needs a boolean column"),
+    ("name=match.(a", "bad regular expression (missing ): (a)"),
+    ("name=match." + "a" * 1001, "pattern over 1000 characters"),
+    ("status=eq.a," * 20 + "status=eq.b", "21 conditions, at most 20"),
     ("status=in.()", "malformed in list"),
     ("status=in.(a,,b)", "empty value"),
     ("config=eq.{}", "cannot be filtered"),
@@ -56,3 +63,37 @@ def test_in_list_limit():
     assert parse_filter(ok, column_types(Agent)).matches({"status": "s99"})
     with pytest.raises(FilterError, match="101 values, at most 100"):
         parse_filter("status=in.(" + ",".join(f"s{i}" for i in range(101)) + ")", column_types(Agent))
+
+
+@pytest.mark.parametrize("text, record, expected", [
+    # several conditions, ANDed; a comma inside a value or an in list is the value's
+    ("status=eq.active,name=like.A%", {"status": "active", "name": "Alpha"}, True),
+    ("status=eq.active,name=like.A%", {"status": "active", "name": "Beta"}, False),
+    ("status=in.(active,paused),name=eq.a,b", {"status": "paused", "name": "a,b"}, True),
+    ("name=like.A_p%", {"name": "Alpha"}, True), ("name=like.a*", {"name": "Alpha"}, False),
+    ("name=ilike.a*", {"name": "Alpha"}, True), ("name=like.%.%", {"name": "a.b"}, True),
+    ("name=like.%.%", {"name": "ab"}, False), ("name=like.100\\%", {"name": "100%"}, True),
+    ("name=like.100\\%", {"name": "1000"}, False),
+    ("name=match.^Al", {"name": "Alpha"}, True), ("name=match.ph", {"name": "Alpha"}, True),
+    ("name=match.^al", {"name": "Alpha"}, False), ("name=imatch.^al", {"name": "Alpha"}, True),
+    ("name=match.(a+)+$", {"name": "a" * 10_000 + "!"}, False),  # linear time (RE2): no backtracking blow-up
+    ("description=is.null", {"description": None}, True), ("description=is.null", {"description": "x"}, False),
+    ("description=not.is.null", {"description": "x"}, True),
+    ("name=isdistinct.Alpha", {"name": None}, True), ("name=isdistinct.Alpha", {"name": "Alpha"}, False),
+    ("name=not.isdistinct.Alpha", {"name": "Alpha"}, True),
+    ("status=not.eq.active", {"status": "paused"}, True), ("status=not.eq.active", {"status": "active"}, False),
+    ("status=not.eq.active", {"status": None}, False),  # SQL: NOT (NULL = x) is unknown
+    ("status=not.in.(active,paused)", {"status": "error"}, True),
+    ("name=not.like.A%", {"name": "Beta"}, True), ("name=not.like.A%", {"name": None}, False),
+])
+def test_operators_of_2026(text, record, expected):
+    assert parse_filter(text, column_types(Agent)).matches(record) is expected
+
+
+def test_is_true_and_false_on_a_boolean_column():
+    from agents.models import AgentTemplate
+
+    types = column_types(AgentTemplate)
+    assert parse_filter("is_public=is.true", types).matches({"is_public": True})
+    assert not parse_filter("is_public=is.false", types).matches({"is_public": True})
+    assert parse_filter("is_public=not.is.true", types).matches({"is_public": None})

@@ -26,19 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tests" / "supabase" / "e2e" / "client.mjs"
-NODE22 = ROOT / "tests" / "supabase" / "e2e" / "node22"
 PASSWORD = "a long passphrase 42"
-
-
-@pytest.fixture(params=["node20", "node22"])
-def runtime(request, node):
-    """(node binary, folder whose node_modules holds supabase-js) for each run."""
-    if request.param == "node20":
-        return node, ROOT
-    binary = NODE22 / "node_modules" / "node" / "bin" / "node"
-    if not binary.exists() or not (NODE22 / "node_modules" / "@supabase" / "supabase-js").is_dir():
-        pytest.fail("tests/supabase/e2e/node22 is not installed: run `make test` (npm ci there)")
-    return str(binary), NODE22
 
 
 def test_supabase_js_unmodified(runtime, daphne_server, settings):

@@ -324,3 +324,44 @@ def test_losing_a_team_role_removes_the_teams_agents_from_the_open_dashboard(ope
     # The owner's own agent in that team stays (they own it).
     expect(page.locator(f"#agent-{world['mine'][1].pk}")).to_be_visible()
     assert page.js_errors == []
+
+
+def test_the_agent_page_shows_who_else_is_viewing_and_drops_who_left(open_page, world):
+    agent, owner, admin = world["team_agent"], world["owner"], world["admin"]  # owner: a viewer of the team
+    outsider = world["outsider"]
+    for user, name in ((owner, "Olivia Owner"), (admin, "Ada Admin"), (outsider, "Otto Outsider")):
+        user.full_name = name
+        user.save(update_fields=["full_name"])
+    admin_page = open_page(admin, f"/agents/{agent.pk}/")
+    wait_live(admin_page)
+    expect(admin_page.locator("#viewers")).to_be_hidden()  # alone on the page
+    owner_page = open_page(owner, f"/agents/{agent.pk}/")
+    wait_live(owner_page)
+    expect(owner_page.locator("#viewers")).to_have_text("Also viewing: Ada Admin")
+    expect(admin_page.locator("#viewers")).to_have_text("Also viewing: Olivia Owner")
+    # an outsider cannot open the page (404) nor join agent:<id> (the topic policy): never listed
+    outsider_page = open_page(outsider, "/")
+    wait_live(outsider_page)
+    assert outsider_page.goto(f"/agents/{agent.pk}/").status == 404
+    owner_page.close()
+    expect(admin_page.locator("#viewers")).to_be_hidden()
+    assert admin_page.js_errors == []
+
+
+def test_the_mind_map_shows_viewers_and_relays_a_writers_selected_node(open_page, world):
+    agent, owner, admin = world["team_agent"], world["owner"], world["admin"]  # admin writes, owner reads
+    for user, name in ((owner, "Olivia Owner"), (admin, "Ada Admin")):
+        user.full_name = name
+        user.save(update_fields=["full_name"])
+    execution = factories.WorkflowExecutionFactory(workflow=factories.WorkflowFactory(agent=agent))
+    tree_of(execution, 5)
+    path = f"/executions/{execution.pk}/mind-map/"
+    admin_page, owner_page = open_page(admin, path), open_page(owner, path)
+    for page in (admin_page, owner_page):
+        wait_live(page)
+    expect(owner_page.locator("#viewers")).to_have_text("Also viewing: Ada Admin")
+    expect(admin_page.locator("#viewers")).to_have_text("Also viewing: Olivia Owner")
+    admin_page.locator('svg.mindmap g.node[data-node-id="n3"]').click()
+    expect(owner_page.locator('svg.mindmap g.node[data-node-id="n3"]')).to_have_class(re.compile(r"\bremote-selected\b"))
+    expect(admin_page.locator("svg.mindmap g.node.remote-selected")).to_have_count(0)  # not its own
+    assert admin_page.js_errors == [] and owner_page.js_errors == []

@@ -4,7 +4,7 @@
 // the server when one of them changes.
 
 import { lineChart } from "./chart.js";
-import { api, coalesce, errorToast, refreshSections, socket, toast } from "./live.js";
+import { api, coalesce, errorToast, refreshSections, showViewers, socket, toast, userId, userName } from "./live.js";
 
 const head = document.getElementById("agent");
 const agentId = head.dataset.agentId;
@@ -93,6 +93,17 @@ socket.channel(`web-agent-${agentId}`, bindings, (change) => {
 socket.onReconnect(() => {
   refreshLive();
   loadCharts();
+});
+
+// Who else has this agent's page open: presence on the private channel agent:<id> (its readers).
+const viewers = document.getElementById("viewers");
+socket.channel(`agent:${agentId}`, [], () => {}, {
+  private: true,
+  presence: {
+    key: userId,
+    meta: { name: userName },
+    onSync: showViewers(viewers),
+  },
 });
 
 // --- actions: activate / pause at once; deploy after a confirmation; stop a deployment -------

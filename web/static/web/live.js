@@ -8,6 +8,7 @@ import { localizeTimes } from "./time.js";
 
 const config = JSON.parse(document.getElementById("live-config").textContent);
 export const userId = config.user_id;
+export const userName = config.user_name;
 
 function csrfToken() {
   const input = document.querySelector("input[name=csrfmiddlewaretoken]");
@@ -181,3 +182,13 @@ socket.onReconnect(rereadUnread);
 
 // Connect after the page modules have registered their channels (same task as their imports).
 queueMicrotask(() => socket.connect());
+
+/** A presence `onSync` that writes "Also viewing: …" (the other users' names) into `element`. */
+export function showViewers(element) {
+  return (state) => {
+    const names = Object.entries(state).filter(([key]) => key !== userId)
+      .map(([, metas]) => (metas[0] && metas[0].name) || "someone").sort();
+    element.hidden = names.length === 0;
+    element.textContent = names.length ? `Also viewing: ${names.join(", ")}` : "";
+  };
+}

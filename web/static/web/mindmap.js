@@ -13,7 +13,7 @@
 // - Narrow screens (phones) lay the tree out top to bottom, which fits their tall view.
 
 import { el, svg } from "./dom.js";
-import { api, coalesce, errorToast, socket } from "./live.js";
+import { api, coalesce, errorToast, showViewers, socket, userId, userName } from "./live.js";
 
 // d3's browser bundle (node_modules/d3/dist/d3.min.js, a classic script loaded before this
 // module): its ES build imports bare package names, which a browser cannot resolve unbundled.
@@ -38,6 +38,7 @@ const thoughts = new Map();
 const collapsed = new Set();
 const fresh = new Set();
 let selected = null;
+let remoteSelected = null; // the node another viewer selected (relayed by broadcast)
 let fitted = false;
 let lastLayout = null;
 
@@ -166,6 +167,7 @@ function draw() {
     const classes = ["node", `node-${t.type}`];
     if (fresh.has(t.node_id)) classes.push("fresh");
     if (selected === t.node_id) classes.push("selected");
+    if (remoteSelected === t.node_id) classes.push("remote-selected");
     if (node.parent && node.parent.id === "__root__") classes.push("root");
     const g = svg("g", { class: classes.join(" "), transform: `translate(${x},${y})`, tabindex: "0", role: "button",
       "data-node-id": t.node_id, "aria-label": `${t.type} thought ${t.node_id}: ${t.content}` });
@@ -277,7 +279,10 @@ wrap.addEventListener("click", (event) => {
     return;
   }
   const g = event.target.closest("g.node");
-  if (g) showDetail(g.dataset.nodeId);
+  if (g) {
+    showDetail(g.dataset.nodeId);
+    relaySelection(g.dataset.nodeId);
+  }
 });
 wrap.addEventListener("keydown", (event) => {
   if (event.key !== "Enter" && event.key !== " ") return;
@@ -285,7 +290,10 @@ wrap.addEventListener("keydown", (event) => {
   const g = event.target.closest && event.target.closest("g.node");
   if (t || g) event.preventDefault();
   if (t) toggle(t.dataset.toggle);
-  else if (g) showDetail(g.dataset.nodeId);
+  else if (g) {
+    showDetail(g.dataset.nodeId);
+    relaySelection(g.dataset.nodeId);
+  }
 });
 
 document.getElementById("mindmap-zoom-in")?.addEventListener("click", () => selection.transition().duration(150).call(zoom.scaleBy, 1.3));
@@ -341,3 +349,20 @@ socket.onReconnect(async () => {
 
 for (const t of JSON.parse(document.getElementById("thoughts-data").textContent)) add(t);
 draw();
+
+// Who else views this agent (presence on agent:<id>), and the node a viewer selects, relayed to
+// the others by broadcast (the agent's writers may send; everyone on the channel receives).
+const agentChannel = socket.channel(`agent:${wrap.dataset.agentId}`, [], () => {}, {
+  private: true,
+  presence: { key: userId, meta: { name: userName }, onSync: showViewers(document.getElementById("viewers")) },
+  onBroadcast: (event, payload) => {
+    if (event !== "mind-map-selected" || payload.execution !== executionId || !thoughts.has(payload.node)) return;
+    remoteSelected = payload.node;
+    wrap.querySelectorAll("g.node.remote-selected").forEach((g) => g.classList.remove("remote-selected"));
+    wrap.querySelector(`g.node[data-node-id="${CSS.escape(payload.node)}"]`)?.classList.add("remote-selected");
+  },
+});
+
+function relaySelection(nodeId) {
+  socket.broadcast(agentChannel, "mind-map-selected", { execution: executionId, node: nodeId, by: userName });
+}

@@ -1,6 +1,8 @@
 // A small Phoenix-channel client for Echelon's realtime endpoint (Supabase Realtime protocol,
 // vsn 2.0.0 frames: [join_ref, ref, topic, event, payload]); see docs/realtime.md.
-// One socket per page, any number of channels, each joined with `postgres_changes` bindings.
+// One socket per page, any number of channels, each joined with `postgres_changes` bindings,
+// optionally private (the topic policy) with presence: the channel tracks `presence.meta` under
+// `presence.key` after every (re)join and calls `presence.onSync(state)` with `{key: [metas]}`.
 // Heartbeat every 25 s (an unanswered one drops the socket), reconnect with backoff, rejoin
 // every channel, renew the access token before it expires and hand it to joined channels.
 // A rejoin resumes: it asks for the changes after the last position the channel received
@@ -45,10 +47,10 @@ export class RealtimeSocket {
   }
 
   /** Register a channel; joined now if the socket is open, else when it opens. */
-  channel(name, bindings, onChange) {
+  channel(name, bindings, onChange, { private: isPrivate = false, presence = null, onBroadcast = null } = {}) {
     const topic = `realtime:${name}`;
     const channel = { topic, bindings, onChange, joinRef: null, joined: false, ids: new Map(), position: null,
-                      resuming: false };
+                      resuming: false, private: isPrivate, presence, present: new Map(), onBroadcast };
     this.channels.set(topic, channel);
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.join(channel);
     return channel;
@@ -75,6 +77,7 @@ export class RealtimeSocket {
       return;
     }
     this.ws = ws;
+    ws.binaryType = "arraybuffer"; // broadcasts arrive in binary frames (kind 4)
     ws.onopen = () => {
       for (const channel of this.channels.values()) this.join(channel);
       this.startHeartbeat();
@@ -109,16 +112,45 @@ export class RealtimeSocket {
     channel.joined = false;
     const config = {
       broadcast: { ack: false, self: false },
-      presence: { key: "", enabled: false },
+      presence: { key: channel.presence ? channel.presence.key : "", enabled: Boolean(channel.presence) },
       postgres_changes: channel.bindings,
-      private: false,
+      private: channel.private,
     };
     channel.resuming = channel.position !== null;
     if (channel.resuming) config.since = channel.position;
     this.send([channel.joinRef, channel.joinRef, channel.topic, "phx_join", { config, access_token: this.token }]);
   }
 
+  /** Send a broadcast on a joined channel (the other members get it; refused unless allowed). */
+  broadcast(channel, event, payload) {
+    if (!channel.joined) return;
+    this.send([channel.joinRef, this.nextRef(), channel.topic, "broadcast", { type: "broadcast", event, payload }]);
+  }
+
+  /** A server broadcast frame (kind 4: topic, event, metadata lengths, encoding, then the bytes). */
+  receiveBinary(buffer) {
+    const bytes = new Uint8Array(buffer);
+    if (bytes.length < 5 || bytes[0] !== 4) return;
+    const [topicSize, eventSize, metaSize, encoding] = bytes.subarray(1, 5);
+    const text = new TextDecoder();
+    let offset = 5;
+    const topic = text.decode(bytes.subarray(offset, offset += topicSize));
+    const event = text.decode(bytes.subarray(offset, offset += eventSize));
+    offset += metaSize;
+    const channel = this.channels.get(topic);
+    if (!channel || !channel.onBroadcast || encoding !== 1) return;
+    try {
+      channel.onBroadcast(event, JSON.parse(text.decode(bytes.subarray(offset))));
+    } catch {
+      // not JSON: nothing this page sends
+    }
+  }
+
   receive(text) {
+    if (text instanceof ArrayBuffer) {
+      this.receiveBinary(text);
+      return;
+    }
     let frame;
     try {
       frame = JSON.parse(text);
@@ -136,6 +168,8 @@ export class RealtimeSocket {
       this.joined(channel, payload);
     } else if (event === "postgres_changes") {
       this.dispatch(channel, payload);
+    } else if ((event === "presence_state" || event === "presence_diff") && channel.presence) {
+      this.presence(channel, event, payload || {});
     } else if (event === "system" && payload && payload.status === "error") {
       if (String(payload.message).startsWith("resume_expired")) {
         channel.position = null; // the missed changes are gone from the server: the pages refetch
@@ -164,6 +198,10 @@ export class RealtimeSocket {
     const echoed = (payload.response && payload.response.postgres_changes) || [];
     echoed.forEach((entry, index) => channel.ids.set(entry.id, channel.bindings[index]));
     channel.joined = true;
+    if (channel.presence) {
+      this.send([channel.joinRef, this.nextRef(), channel.topic, "presence",
+                 { type: "presence", event: "track", payload: channel.presence.meta }]);
+    }
     if ([...this.channels.values()].every((c) => c.joined)) {
       const wasReconnect = this.everLive;
       const allResumed = [...this.channels.values()].every((c) => c.resuming);
@@ -172,6 +210,25 @@ export class RealtimeSocket {
       this.setState("live");
       if (wasReconnect && !allResumed) this.reconnectListeners.forEach((listener) => listener());
     }
+  }
+
+  /** Keep `channel.present` (key → metas) from presence_state / presence_diff, then onSync. */
+  presence(channel, event, payload) {
+    const present = channel.present;
+    if (event === "presence_state") {
+      present.clear();
+      for (const [key, value] of Object.entries(payload)) present.set(key, value.metas || []);
+    } else {
+      for (const [key, value] of Object.entries(payload.leaves || {})) {
+        const gone = new Set((value.metas || []).map((meta) => meta.phx_ref));
+        const left = (present.get(key) || []).filter((meta) => !gone.has(meta.phx_ref));
+        if (left.length) present.set(key, left); else present.delete(key);
+      }
+      for (const [key, value] of Object.entries(payload.joins || {})) {
+        present.set(key, [...(present.get(key) || []), ...(value.metas || [])]);
+      }
+    }
+    channel.presence.onSync(Object.fromEntries(present));
   }
 
   dispatch(channel, payload) {
