@@ -24,6 +24,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _default_sigint() -> None:
+    """In the child before exec: SIGINT back to its default. A `make test &` started by a script
+    (no job control) runs with SIGINT ignored, which every child inherits, so a server told to
+    stop with SIGINT never did and its test waited 30 s for nothing (issue 13)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def wait_for_relay(database_url: str, timeout: float = 30) -> None:
     """Until a change relay leads on the database and nothing captured is pending: a server's
     relay (a child process) takes a moment to start, and what was written before it would
@@ -52,6 +59,7 @@ class DaphneServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "echelon.asgi:application"],
             cwd=PROJECT_ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT,
+            preexec_fn=_default_sigint,
         )
         self._wait_ready()
 
