@@ -265,14 +265,9 @@ SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AN
 """
 
 
-def leader_present(conn=None) -> bool:
-    """True while some relay leads on this database (holds the advisory lock LOCK_KEY); asked on
-    `conn` (a psycopg connection) when given, else on Django's."""
-    if conn is not None:
-        return conn.execute(_LEADER_PRESENT, [LOCK_KEY]).fetchone()[0]
-    with connection.cursor() as cursor:
-        cursor.execute(_LEADER_PRESENT, [LOCK_KEY])
-        return cursor.fetchone()[0]
+def leader_present(conn) -> bool:
+    """True while some relay leads on `conn`'s database (holds the advisory lock LOCK_KEY)."""
+    return conn.execute(_LEADER_PRESENT, [LOCK_KEY]).fetchone()[0]
 
 
 def max_lag_seconds() -> float:
