@@ -7,6 +7,7 @@ ORM writes wrapped in `sync_to_async` happen on the test's own thread and connec
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 
 import orjson
@@ -51,9 +52,14 @@ async def settled() -> None:
     The relay runs here, on the test's thread (this process starts none: tests/conftest.py):
     it hands on every committed change, and the in-process bus queues them in order, so a
     marker queued now is handled after all of them. So a test reads what was pushed instead of
-    waiting for a quiet spell (which a loaded machine can outlast)."""
-    await sync_to_async(relay.drain)()
+    waiting for a quiet spell (which a loaded machine can outlast). First every socket that sent
+    something since is answered a heartbeat: a consumer handles its frames in order, so by then
+    its pushes' acks are out and their broadcasts and presence operations are queued."""
     loop = asyncio.get_running_loop()
+    _unanswered.difference_update([c for c in _unanswered if c.loop is not loop and c.loop.is_closed()])
+    for client in [c for c in _unanswered if c.loop is loop]:
+        await client.answered()
+    await sync_to_async(relay.drain)()
     for dispatcher in dispatchers():  # presence operations and sockets' broadcasts reach the bus first
         if dispatcher.loop is loop:
             await dispatcher.presence.queue.join()
@@ -84,8 +90,14 @@ def agent_binding(user_id=None, event="*"):
     return entry
 
 
+# Sockets that sent frames their consumer may not have handled yet (`settled()` asks them).
+_unanswered: set = set()
+_BARRIER_REF = "settled"
+
+
 class Client:
-    """One socket; frames are returned as (join_ref, ref, topic, event, payload) for both vsn."""
+    """One socket; frames are returned as (join_ref, ref, topic, event, payload) for both vsn.
+    Frames read while waiting for a heartbeat's answer are kept, in order, for the next reads."""
 
     def __init__(self, token: str | None, vsn: str | None = "2.0.0", headers=None, query: str | None = None):
         self.vsn = vsn or "1.0.0"
@@ -96,11 +108,14 @@ class Client:
             params.append(query)
         self.comm = WebsocketCommunicator(application, PATH + "?" + "&".join(params), headers=headers)
         self._ref = 0
+        self._inbox: collections.deque = collections.deque()
+        self.loop = None
 
     async def connect(self):
         # What was committed before the socket connects was handed on before it (as the server's
         # relay, which runs all along, would have): this process' relay runs when a test asks.
         await sync_to_async(relay.drain)()
+        self.loop = asyncio.get_running_loop()
         return await self.comm.connect()
 
     def next_ref(self) -> str:
@@ -112,10 +127,39 @@ class Client:
             text = json.dumps([join_ref, ref, topic, event, payload])
         else:
             text = json.dumps({"topic": topic, "event": event, "payload": payload, "ref": ref, "join_ref": join_ref})
-        await self.comm.send_to(text_data=text)
+        await self.send_raw({"type": "websocket.receive", "text": text})
+
+    async def send_raw(self, message: dict) -> None:
+        _unanswered.add(self)
+        await self.comm.send_input(message)
+
+    async def answered(self) -> None:
+        """Until this socket's consumer answered a heartbeat sent now (or closed the socket)."""
+        _unanswered.discard(self)
+        heartbeat = [None, _BARRIER_REF, "phoenix", "heartbeat", {}]
+        text = json.dumps(heartbeat) if self.vsn == "2.0.0" else json.dumps(
+            {"topic": "phoenix", "event": "heartbeat", "payload": {}, "ref": _BARRIER_REF})
+        await self.comm.send_input({"type": "websocket.receive", "text": text})
+        while True:
+            message = await self.comm.receive_output(30)
+            if message.get("text") and f'"{_BARRIER_REF}"' in message["text"]:
+                frame = self._parse(message["text"])
+                if frame[1] == _BARRIER_REF and frame[3] == "phx_reply":
+                    return
+            self._inbox.append(message)
+            if message["type"] == "websocket.close":
+                return
+
+    async def _output(self, timeout) -> dict:
+        return self._inbox.popleft() if self._inbox else await self.comm.receive_output(timeout)
+
+    async def _quiet(self) -> bool:
+        return not self._inbox and await self.comm.receive_nothing(0.01)
 
     async def recv(self, timeout=3):
-        text = await self.comm.receive_from(timeout)
+        message = await self._output(timeout)
+        assert message["type"] == "websocket.send", message
+        text = message.get("text")
         assert isinstance(text, str), "the server must send text frames only"
         data = json.loads(text)
         if self.vsn == "2.0.0":
@@ -129,8 +173,8 @@ class Client:
         ("binary", topic, event, meta, payload) with JSON payloads parsed; text ones as `recv`."""
         await settled()
         frames = []
-        while not await self.comm.receive_nothing(0.01):
-            message = await self.comm.receive_output(1)
+        while not await self._quiet():
+            message = await self._output(1)
             if message.get("bytes") is None:
                 frames.append(self._parse(message["text"]))
                 continue
@@ -154,13 +198,13 @@ class Client:
         return (None, data["ref"], data["topic"], data["event"], data["payload"])
 
     async def nothing(self, timeout=0.3) -> bool:
-        return await self.comm.receive_nothing(timeout)
+        return not self._inbox and await self.comm.receive_nothing(timeout)
 
     async def pushed(self) -> list:
         """Every frame pushed to this socket so far (after `settled()`): no waiting for silence."""
         await settled()
         frames = []
-        while not await self.comm.receive_nothing(0.01):
+        while not await self._quiet():
             frames.append(await self.recv())
         return frames
 
@@ -188,4 +232,5 @@ class Client:
         return frame
 
     async def close(self):
+        _unanswered.discard(self)
         await self.comm.disconnect()

@@ -90,10 +90,10 @@ def test_binary_pushes_self_and_ack():
         old = await member(bob, vsn="1.0.0")
         ref = sender.next_ref()
         raw = bytes(range(256))
-        await sender.comm.send_input({"type": "websocket.receive",
-                                      "bytes": binary_push(sender.join_ref, ref, "realtime:room:1", "blob", raw, 0)})
+        await sender.send_raw({"type": "websocket.receive",
+                               "bytes": binary_push(sender.join_ref, ref, "realtime:room:1", "blob", raw, 0)})
         ref2 = sender.next_ref()
-        await sender.comm.send_input({"type": "websocket.receive", "bytes": binary_push(
+        await sender.send_raw({"type": "websocket.receive", "bytes": binary_push(
             sender.join_ref, ref2, "realtime:room:1", "doc", json.dumps({"a": [1, 2]}).encode(), 1)})
         frames = await sender.broadcast_frames()
         acks = [f for f in frames if f[0] != "binary" and f[3] == "phx_reply"]
