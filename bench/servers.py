@@ -48,6 +48,22 @@ def wait_for_relay(database_url: str, timeout: float = 30) -> None:
             time.sleep(0.05)
 
 
+def wait_for_relay_exit(database_url: str, server_pid: int, timeout: float = 30) -> None:
+    """Until the relay child of the stopped server `server_pid` left the database: it exits on
+    its own (stdin EOF) a moment after its server; the next server's relay should lead from its
+    start, and a test database cannot be dropped while it is connected."""
+    import psycopg
+
+    from realtime.relay import relay_connected
+
+    deadline = time.monotonic() + timeout
+    with psycopg.connect("postgresql://" + database_url.split("://", 1)[1], autocommit=True) as conn:
+        while relay_connected(conn, server_pid):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"a relay process stayed connected {timeout:.0f} s after its server stopped")
+            time.sleep(0.05)
+
+
 class DaphneServer:
     """A daphne process serving Echelon; raises with its output when it cannot start or stop."""
 
@@ -87,7 +103,7 @@ class DaphneServer:
         """Send `sig` and wait for the process to exit; return its exit code."""
         self.process.send_signal(sig)
         try:
-            return self.process.wait(timeout)
+            code = self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             # Python's faulthandler (PYTHONFAULTHANDLER, below) prints every thread's stack on
             # SIGABRT: the output then says where the stop hung.
@@ -98,6 +114,9 @@ class DaphneServer:
                 pass
             self.kill()
             raise AssertionError(f"daphne did not stop within {timeout}s after {sig!r}:\n{self.output()}") from None
+        if self.environment.get("REALTIME_RELAY") != "0" and self.environment.get("DATABASE_URL"):
+            wait_for_relay_exit(self.environment["DATABASE_URL"], self.process.pid)
+        return code
 
     def kill(self) -> None:
         if self.process.poll() is None:

@@ -44,6 +44,9 @@ BUS_CHUNK = 500  # changes per bus message
 IDLE_POLL_SECONDS = 1.0
 LEADER_RETRY_SECONDS = 1.0
 LOCK_KEY = 0x6563686C  # "echl": the advisory lock of the leading relay (per database)
+# A server's relay child connects as "echelon-relay <the server's pid>" (pg_stat_activity): a
+# stopped server is gone only once its relay is (tests drop their database after).
+APPLICATION_NAME = "echelon-relay"
 
 _TAKE = """
 DELETE FROM realtime_pending_changes
@@ -253,7 +256,8 @@ def start_in_background() -> subprocess.Popen | None:
     with _start_lock:
         if not _started:
             # its own persistent connection: a pool would keep more than the one a batch uses
-            env = dict(os.environ, DATABASE_POOL="0", DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE)
+            env = dict(os.environ, DATABASE_POOL="0", DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE,
+                       PGAPPNAME=f"{APPLICATION_NAME} {os.getpid()}")  # libpq reads it
             _started.append(subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), "relay",
                                               "--with-parent"], stdin=subprocess.PIPE, env=env))
         return _started[0]
@@ -268,6 +272,12 @@ SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AN
 def leader_present(conn) -> bool:
     """True while some relay leads on `conn`'s database (holds the advisory lock LOCK_KEY)."""
     return conn.execute(_LEADER_PRESENT, [LOCK_KEY]).fetchone()[0]
+
+
+def relay_connected(conn, server_pid: int) -> bool:
+    """True while the relay child of the server process `server_pid` is connected."""
+    return conn.execute("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = %s)",
+                        [f"{APPLICATION_NAME} {server_pid}"]).fetchone()[0]
 
 
 def max_lag_seconds() -> float:

@@ -18,8 +18,8 @@ from rest_framework.test import APIClient
 
 from tests import factories
 from tests.hooks import LEGACY_SECRET, N8N_ID, SECRET
-from bench.servers import wait_for_relay
-from tests.servers import ROOT, free_port, live_database_url, outside_connection
+from bench.servers import wait_for_relay, wait_for_relay_exit
+from tests.servers import ROOT, free_port, live_database_url
 
 # The test process itself connects without the psycopg pool: the concurrency tests hold 30-50
 # connections at once from threads on purpose, which a bounded pool would queue (and time out).
@@ -229,23 +229,8 @@ def daphne_server(redis_url):
             proc.kill()
             proc.wait()
         log.close()
-    if processes:  # their relays exit with them: the next test's server leads from its start
-        wait_until(lambda: not relay_leads(), "the servers' relays gone")
-
-
-def relay_leads() -> bool:
-    from realtime.relay import leader_present
-
-    with outside_connection(autocommit=True) as conn:
-        return leader_present(conn)
-
-
-def wait_until(condition, what: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"waited {seconds:.0f} s for {what}")
-        time.sleep(0.05)
+    for proc, _ in processes:  # their relays exit after them: the next test's server leads from its start
+        wait_for_relay_exit(live_database_url(), proc.pid)
 
 
 @pytest.fixture

@@ -10,8 +10,11 @@ from websockets.asyncio.client import connect
 
 from accounts.models import Role
 from agents.services import agent_set_status
+from realtime.relay import leader_present, relay_connected
 from tests import factories
+from tests.monitoring.servers import DaphneServer
 from tests.realtime.helpers import agent_binding, db, run, token_for
+from tests.servers import outside_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,3 +63,13 @@ def test_change_reaches_sockets_on_every_process(daphne_server):
             await ws.close()
 
     run(scenario)
+
+
+def test_a_servers_relay_child_leads_under_its_servers_name_and_leaves_after_it():
+    server = DaphneServer()  # ready once its relay leads
+    pid = server.process.pid
+    with outside_connection(autocommit=True) as conn:
+        assert relay_connected(conn, pid) and leader_present(conn)
+    assert server.stop() == 0  # returns once the relay left the database (fails after 30 s)
+    with outside_connection(autocommit=True) as conn:
+        assert not relay_connected(conn, pid) and not leader_present(conn)

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from agents.models import AgentStatus, AgentType
-from bench.servers import wait_for_relay
+from bench.servers import wait_for_relay, wait_for_relay_exit
 from tests import factories
 from tests.servers import ROOT, free_port, live_database_url
 from tests.web.browser import DESKTOP
@@ -102,6 +102,7 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        wait_for_relay_exit(self.env["DATABASE_URL"], self.proc.pid)  # the relay child exits after its server
         self.log.close()
         self.proc = self.worker = None
 
