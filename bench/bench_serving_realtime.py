@@ -16,21 +16,18 @@
 from __future__ import annotations
 
 import os
-import shutil
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 
 import orjson
 import psutil
 from django.conf import settings
-from django.db import connection
 
 from bench.bench_realtime import (
-    AGENTS_PER_TEAM, SOCKETS_PER_USER, TEAMS, USERS, Child, _latencies, _make_data, _redis, _use_bench_database,
+    AGENTS_PER_TEAM, SOCKETS_PER_USER, TEAMS, USERS, Child, _latencies, _make_data, bench_environment, floor_latencies,
     percentile, subscribers,
 )
-from bench.servers import TopologyServer, free_port
+from bench.servers import TopologyServer
 
 RAMP_SECONDS = float(os.environ.get("BENCH_RAMP_SECONDS", "8"))
 RAMP_STEPS = [int(x) for x in os.environ.get("BENCH_RAMP_STEPS", "6000,10000,15000,20000,25000,30000,40000").split(",")]
@@ -114,100 +111,78 @@ def ramp(subs: Child, publisher: BusPublisher, per_change: int) -> tuple[list[di
 
 
 def run() -> list[dict]:
-    original_db, original_redis = settings.DATABASES["default"]["NAME"], settings.REDIS_URL
-    redis_url, redis_owned = _redis()
-    settings.REDIS_URL = redis_url
-    children: list = []
     rows: list[dict] = []
     topology = None
-    try:
-        db_url = _use_bench_database()
-        users, agents, template, tokens, user_teams, agent_teams = _make_data()
-        env = dict(os.environ, DATABASE_URL=db_url, REDIS_URL=redis_url, DJANGO_SETTINGS_MODULE="echelon.settings")
-        sockets = [{"token": tokens[str(u.pk)], "user": str(u.pk)} for u in users for _ in range(SOCKETS_PER_USER)]
-        expected_lat = 40 * len(sockets)
+    with bench_environment() as (db_url, redis_url, children):
+        try:
+            users, agents, template, tokens, user_teams, agent_teams = _make_data()
+            env = dict(os.environ, DATABASE_URL=db_url, REDIS_URL=redis_url, DJANGO_SETTINGS_MODULE="echelon.settings")
+            sockets = [{"token": tokens[str(u.pk)], "user": str(u.pk)} for u in users for _ in range(SOCKETS_PER_USER)]
+            expected_lat = 40 * len(sockets)
 
-        # 1a. the floor, same frames, same Redis hop
-        floor_port = free_port()
-        floor = Child([sys.executable, "-m", "bench.realtime_floor", str(floor_port), redis_url,
-                       settings.REALTIME_REDIS_CHANNEL], env=env)
-        children.append(floor)
-        floor.expect_ready()
-        floor_subs = subscribers({"url": f"ws://127.0.0.1:{floor_port}/", "sockets": sockets, "bindings": None})
-        children.append(floor_subs)
-        floor_lat, _ = _latencies(floor_subs, template)
-        floor_subs.stop()
-        floor.stop()
-        floor_p99 = percentile(floor_lat, 99)
+            # 1a. the floor, same frames, same Redis hop
+            floor_lat, _ = floor_latencies(redis_url, env, sockets, template, children)
+            floor_p99 = percentile(floor_lat, 99)
 
-        # 1b. the same through the topology's front
-        topology = TopologyServer(DATABASE_URL=db_url, REDIS_URL=redis_url,
-                                  LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
-                                  # the subscriber process heartbeats once all its sockets are open,
-                                  # which takes longer than the 60 s idle close for 10,000 of them
-                                  REALTIME_IDLE_TIMEOUT="600",
-                                  websocket_processes=os.cpu_count() or 1)
-        url = topology.url.replace("http://", "ws://") + "/realtime/v1/websocket"
-        bindings = [{"event": "*", "schema": "public", "table": "agents"},
-                    {"event": "UPDATE", "schema": "public", "table": "agent_templates"}]
-        subs = subscribers({"url": url, "sockets": sockets, "bindings": bindings, "user_teams": user_teams,
-                            "agent_teams": agent_teams})
-        children.append(subs)
-        lat, lat_n = _latencies(subs, template)
-        p99 = percentile(lat, 99)
-        rows.append({"name": f"[serve] fan-out {len(sockets)} sockets through nginx p99 (p50 {percentile(lat, 50):.1f})",
-                     "value": p99, "unit": "ms", "baseline": floor_p99, "ratio": p99 / floor_p99,
-                     "target": "<= 2x floor", "passed": p99 <= 2 * floor_p99 and lat_n == expected_lat})
+            # 1b. the same through the topology's front
+            topology = TopologyServer(DATABASE_URL=db_url, REDIS_URL=redis_url,
+                                      LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+                                      # the subscriber process heartbeats once all its sockets are open,
+                                      # which takes longer than the 60 s idle close for 10,000 of them
+                                      REALTIME_IDLE_TIMEOUT="600",
+                                      websocket_processes=os.cpu_count() or 1)
+            url = topology.url.replace("http://", "ws://") + "/realtime/v1/websocket"
+            bindings = [{"event": "*", "schema": "public", "table": "agents"},
+                        {"event": "UPDATE", "schema": "public", "table": "agent_templates"}]
+            subs = subscribers({"url": url, "sockets": sockets, "bindings": bindings, "user_teams": user_teams,
+                                "agent_teams": agent_teams})
+            children.append(subs)
+            lat, lat_n = _latencies(subs, template)
+            p99 = percentile(lat, 99)
+            rows.append({"name": f"[serve] fan-out {len(sockets)} sockets through nginx p99 (p50 {percentile(lat, 50):.1f})",
+                         "value": p99, "unit": "ms", "baseline": floor_p99, "ratio": p99 / floor_p99,
+                         "target": "<= 2x floor", "passed": p99 <= 2 * floor_p99 and lat_n == expected_lat})
 
-        # 2. capacity ramp
-        per_change = (USERS // TEAMS) * SOCKETS_PER_USER
-        ramp_rows, knee = ramp(subs, BusPublisher(agents, redis_url), per_change)
-        rows += ramp_rows
-        rows.append({"name": f"[serve] realtime capacity knee ({len(sockets)} sockets, {TEAMS} teams, "
-                             f"{AGENTS_PER_TEAM * TEAMS} agents)", "value": knee, "unit": "deliv/s",
-                     "baseline": KNEE_TARGET, "ratio": knee / KNEE_TARGET, "target": f">= {KNEE_TARGET:,}/s",
-                     "passed": knee >= KNEE_TARGET})
-        subs.stop()
+            # 2. capacity ramp
+            per_change = (USERS // TEAMS) * SOCKETS_PER_USER
+            ramp_rows, knee = ramp(subs, BusPublisher(agents, redis_url), per_change)
+            rows += ramp_rows
+            rows.append({"name": f"[serve] realtime capacity knee ({len(sockets)} sockets, {TEAMS} teams, "
+                                 f"{AGENTS_PER_TEAM * TEAMS} agents)", "value": knee, "unit": "deliv/s",
+                         "baseline": KNEE_TARGET, "ratio": knee / KNEE_TARGET, "target": f">= {KNEE_TARGET:,}/s",
+                         "passed": knee >= KNEE_TARGET})
+            subs.stop()
 
-        # 3. many open sockets: memory per socket, fan-out of one change to all of them
-        time.sleep(2)
-        before = websocket_rss(topology)
-        many = [sockets[i % len(sockets)] for i in range(MANY_SOCKETS)]
-        many_subs = subscribers({"url": url, "sockets": many, "bindings": bindings[1:]})
-        children.append(many_subs)
-        time.sleep(2)
-        after = websocket_rss(topology)
-        many_subs.ask("RESET")
-        for i in range(10):
-            template.description = f"many {i}"
-            template.save(update_fields=["description"])
-            time.sleep(1.5)
-        time.sleep(3)
-        result = orjson.loads(many_subs.ask("DUMP"))
-        many_subs.stop()
-        delivered = result["deliveries"] == 10 * MANY_SOCKETS
-        rows.append({"name": f"[serve] {MANY_SOCKETS:,} open sockets: websocket processes' RSS per socket",
-                     "value": (after - before) / MANY_SOCKETS / 1024, "unit": "KiB", "baseline": None, "ratio": None,
-                     "target": f"report ({after / 2**20:.0f} MiB in all)", "passed": delivered})
-        rows.append({"name": f"[serve] {MANY_SOCKETS:,} sockets: fan-out of one change p99 (p50 "
-                             f"{percentile(result['latencies'], 50):.0f})",
-                     "value": percentile(result["latencies"], 99), "unit": "ms", "baseline": None, "ratio": None,
-                     "target": f"report, all delivered ({result['deliveries']:,} of {10 * MANY_SOCKETS:,}, "
-                               f"{result['closed']} closed)",
-                     "passed": delivered and result["closed"] == 0})
-        exit_code = topology.stop()
-        rows.append({"name": "[serve] graceful stop with sockets open: exit status", "value": exit_code, "baseline": 0,
-                     "ratio": None, "target": "0", "passed": exit_code == 0, "unit": "code"})
-    finally:
-        for child in reversed(children):
-            child.stop()
-        if topology is not None:
-            topology.kill()
-        connection.close()
-        connection.close_pool()
-        settings.DATABASES["default"]["NAME"] = original_db
-        settings.REDIS_URL = original_redis
-        if redis_owned:
-            redis_owned[0].shutdown()
-            shutil.rmtree(redis_owned[1], ignore_errors=True)
+            # 3. many open sockets: memory per socket, fan-out of one change to all of them
+            time.sleep(2)
+            before = websocket_rss(topology)
+            many = [sockets[i % len(sockets)] for i in range(MANY_SOCKETS)]
+            many_subs = subscribers({"url": url, "sockets": many, "bindings": bindings[1:]})
+            children.append(many_subs)
+            time.sleep(2)
+            after = websocket_rss(topology)
+            many_subs.ask("RESET")
+            for i in range(10):
+                template.description = f"many {i}"
+                template.save(update_fields=["description"])
+                time.sleep(1.5)
+            time.sleep(3)
+            result = orjson.loads(many_subs.ask("DUMP"))
+            many_subs.stop()
+            delivered = result["deliveries"] == 10 * MANY_SOCKETS
+            rows.append({"name": f"[serve] {MANY_SOCKETS:,} open sockets: websocket processes' RSS per socket",
+                         "value": (after - before) / MANY_SOCKETS / 1024, "unit": "KiB", "baseline": None, "ratio": None,
+                         "target": f"report ({after / 2**20:.0f} MiB in all)", "passed": delivered})
+            rows.append({"name": f"[serve] {MANY_SOCKETS:,} sockets: fan-out of one change p99 (p50 "
+                                 f"{percentile(result['latencies'], 50):.0f})",
+                         "value": percentile(result["latencies"], 99), "unit": "ms", "baseline": None, "ratio": None,
+                         "target": f"report, all delivered ({result['deliveries']:,} of {10 * MANY_SOCKETS:,}, "
+                                   f"{result['closed']} closed)",
+                         "passed": delivered and result["closed"] == 0})
+            exit_code = topology.stop()
+            rows.append({"name": "[serve] graceful stop with sockets open: exit status", "value": exit_code, "baseline": 0,
+                         "ratio": None, "target": "0", "passed": exit_code == 0, "unit": "code"})
+        finally:
+            if topology is not None:
+                topology.kill()
     return rows

@@ -60,8 +60,10 @@ def _changes(socket, until, timeout: float) -> list[dict]:
     return datas
 
 
-def _paced_updates(db_url: str, template_id, rate: float, seconds: float) -> tuple[int, float]:
-    """`rate` UPDATEs per second for `seconds` (each its own transaction; → count, elapsed)."""
+def paced_updates(db_url: str, template_id, rate: float, seconds: float, label: str = "resume",
+                  pad: int = 0) -> tuple[int, float]:
+    """`rate` UPDATEs per second for `seconds` (each its own transaction; → count, elapsed); the
+    description is "<label> <k>", then `pad` more characters (a larger change)."""
     count = int(rate * seconds)
     with psycopg.connect(_libpq(db_url), autocommit=True) as conn:
         conn.execute("SET synchronous_commit = off")  # the load generator's fsyncs are not the server's cost
@@ -70,7 +72,8 @@ def _paced_updates(db_url: str, template_id, rate: float, seconds: float) -> tup
             delay = start + k / rate - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            conn.execute("UPDATE agent_templates SET description = %s WHERE id = %s", [f"resume {k}", template_id])
+            conn.execute("UPDATE agent_templates SET description = %s WHERE id = %s",
+                         [f"{label} {k}" + "x" * pad, template_id])
         return count, time.monotonic() - start
 
 
@@ -82,7 +85,7 @@ def resume(ws_url: str, db_url: str, token: str, template_id) -> list[dict]:
     last = max(d["position"] for d in seen)
     socket.close()
 
-    written, elapsed = _paced_updates(db_url, template_id, RATE, AWAY_SECONDS)
+    written, elapsed = paced_updates(db_url, template_id, RATE, AWAY_SECONDS)
     began = time.monotonic()
     socket = _join(ws_url, token, since=last)
     expected = [f"resume {k}" for k in range(written)]

@@ -2,8 +2,9 @@
 
 `python -m bench.realtime_subscribers SPEC_FILE`; SPEC: {"url", "sockets": [{"token", "user"}],
 "bindings": [...] | null (floor mode: no join), "user_teams": {user: team}, "agent_teams":
-{agent: team}}. Prints READY when every socket is joined, then obeys stdin lines: RESET (clear
-the figures), DUMP (print them as one JSON line), QUIT.
+{agent: team}, "stall": true (optional: the sockets stop reading once joined, as a client that
+hangs)}. Prints READY when every socket is joined, then obeys stdin lines: RESET (clear the
+figures), DUMP (print them as one JSON line), RESUME (stalled sockets read again), QUIT.
 
 A minimal websocket client on an asyncio Protocol: it only splits frames and stamps their
 arrival time; JSON is parsed at DUMP. A full client library spent ~100 µs per message here,
@@ -57,6 +58,7 @@ class Subscriber(asyncio.Protocol):
         self.first_texts: asyncio.Queue = asyncio.Queue()
         self.joined = False
         self.closed = False
+        self.close_code: int | None = None
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -98,7 +100,7 @@ class Subscriber(asyncio.Protocol):
             payload = buf[pos + head:pos + head + length]
             pos += head + length
             opcode = b0 & 0x0F
-            if opcode == 0x1:
+            if opcode in (0x1, 0x2):  # binary: broadcasts to vsn 2.0.0 (kind 4)
                 if self.joined:
                     self.sink.append((now, payload))
                 else:
@@ -107,6 +109,7 @@ class Subscriber(asyncio.Protocol):
                 self.transport.write(client_frame(0xA, payload))
             elif opcode == 0x8:
                 self.closed = True
+                self.close_code = struct.unpack_from("!H", payload)[0] if len(payload) >= 2 else None
         self.buffer = buf[pos:]
 
     def connection_lost(self, exc) -> None:
@@ -137,6 +140,8 @@ def figures(spec: dict, sockets: list, sinks: list) -> dict:
     for index, sink in enumerate(sinks):
         user_team = user_teams.get(spec["sockets"][index].get("user"))
         for arrived, payload in sink:
+            if payload[:1] != b"[":
+                continue  # a binary broadcast frame: not a change
             frame = orjson.loads(payload)
             if frame[3] != "postgres_changes":
                 continue
@@ -153,8 +158,12 @@ def figures(spec: dict, sockets: list, sinks: list) -> dict:
                 else:
                     per_agent[record["id"]] = per_agent.get(record["id"], 0) + 1
     closed = sum(1 for s in sockets if s.closed)
+    codes: dict[str, int] = {}
+    for sock in sockets:
+        if sock.close_code is not None:
+            codes[str(sock.close_code)] = codes.get(str(sock.close_code), 0) + 1
     return {"latencies": latencies, "deliveries": deliveries, "unauthorized": unauthorized,
-            "duplicates": duplicates, "per_agent": per_agent, "closed": closed}
+            "duplicates": duplicates, "per_agent": per_agent, "closed": closed, "close_codes": codes}
 
 
 async def heartbeats(sockets: list) -> None:
@@ -204,6 +213,9 @@ async def main(spec: dict) -> None:
     except Exception as exc:
         print(orjson.dumps({"error": repr(exc)}).decode(), flush=True)
         return
+    if spec.get("stall"):
+        for sock in sockets:
+            sock.transport.pause_reading()
 
     def on_line(line: str) -> str | None:
         if line == "RESET":
@@ -212,13 +224,22 @@ async def main(spec: dict) -> None:
             return "OK"
         if line == "DUMP":
             return orjson.dumps(figures(spec, sockets, sinks)).decode()
+        if line == "RESUME":
+            for sock in sockets:
+                sock.transport.resume_reading()
+            return "OK"
         return None
 
     await command_loop(sockets, on_line)
 
 
-if __name__ == "__main__":
+def run_with_spec(main) -> None:
+    """`asyncio.run(main(spec))` with the spec of the file named on the command line (deleted)."""
     with open(sys.argv[1], "rb") as spec_file:
         loaded = orjson.loads(spec_file.read())
     os.unlink(sys.argv[1])
     asyncio.run(main(loaded))
+
+
+if __name__ == "__main__":
+    run_with_spec(main)
