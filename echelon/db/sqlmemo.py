@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 
+from django.db import connections
 from django.db.models import QuerySet
 
 _MEMO: dict[Hashable, tuple[str, tuple[int, ...], tuple]] = {}
+# key → (sql, positions, params, db alias, model, field attnames, converters)
+_INSTANCES: dict[Hashable, tuple] = {}
 MAX_ENTRIES = 512
 
 
@@ -36,5 +39,46 @@ def compile_for_user(key: Hashable, user, build: Callable[[], QuerySet]) -> tupl
     return sql, params
 
 
+def instances_by(key: Hashable, value, build: Callable[[], QuerySet]) -> list:
+    """The model instances of `build()`, a queryset of one model's rows filtered by `value`
+    (e.g. a user by id), its SQL compiled once per key: later calls only swap `value` in.
+
+    Rows become instances as Django's ModelIterable makes them (the fields' converters, then
+    `Model.from_db`). A queryset with related or annotated columns is not memoized (run as is).
+    """
+    entry = _INSTANCES.get(key)
+    if entry is None:
+        queryset = build()
+        compiler = queryset.query.get_compiler(using=queryset.db)
+        sql, params = compiler.as_sql()
+        info = compiler.klass_info
+        positions = tuple(i for i, param in enumerate(params) if param == value)
+        if (info is None or info.get("related_klass_infos") or compiler.annotation_col_map or not positions
+                or len(_INSTANCES) >= MAX_ENTRIES):
+            return list(queryset)
+        columns = [column for column, _, _ in compiler.select]
+        entry = _INSTANCES[key] = (sql, positions, tuple(params), queryset.db, info["model"],
+                                   [column.target.attname for column in columns],
+                                   list(compiler.get_converters(columns).items()))
+    sql, positions, params, using, model, names, converters = entry
+    params = list(params)
+    for i in positions:
+        params[i] = value
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    found = []
+    for row in rows:
+        if converters:
+            row = list(row)
+            for position, (functions, expression) in converters:
+                for function in functions:
+                    row[position] = function(row[position], expression, connection)
+        found.append(model.from_db(using, names, row))
+    return found
+
+
 def clear() -> None:
     _MEMO.clear()
+    _INSTANCES.clear()
