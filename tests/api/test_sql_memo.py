@@ -10,6 +10,7 @@ from echelon.db import sqlmemo
 from echelon.policy import policy_for
 from tests import factories as f
 from tests.api.clients import client_as
+from workflows.selectors import dashboard_rows
 
 ACTORS = ["owner", "admin", "manager", "viewer", "outsider", "superuser", "staff"]
 
@@ -48,5 +49,32 @@ def test_list_through_the_memo_returns_each_users_rows(world):
     sqlmemo.clear()
     owner_ids = {r["id"] for r in client_as(world["owner"]).get("/api/v1/agents/").json()["results"]}
     outsider_ids = {r["id"] for r in client_as(world["outsider"]).get("/api/v1/agents/").json()["results"]}
+    assert owner_ids == {str(world["agent_team"].pk), str(world["agent_private"].pk)}
+    assert outsider_ids == {str(world["agent_other"].pk)}
+
+
+def _fresh_dashboard(user):
+    queryset = dashboard_rows(user).queryset
+    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    return sql, list(params)
+
+
+@pytest.mark.parametrize("first", ACTORS)
+def test_memoized_dashboard_sql_equals_a_fresh_compilation_for_every_actor(first, actors):
+    sqlmemo.clear()
+    try:
+        key = lambda user: ("agents.dashboard", bool(user.is_superuser))  # noqa: E731  as agent_dashboard keys it
+        sqlmemo.compile_for_user(key(actors[first]), actors[first], lambda: dashboard_rows(actors[first]).queryset)
+        for name, user in actors.items():
+            memo = sqlmemo.compile_for_user(key(user), user, lambda: dashboard_rows(user).queryset)
+            assert memo == _fresh_dashboard(user), f"memoized dashboard SQL for {name} after {first} differs"
+    finally:
+        sqlmemo.clear()
+
+
+def test_dashboard_through_the_memo_returns_each_users_rows(world):
+    sqlmemo.clear()
+    owner_ids = {r["id"] for r in client_as(world["owner"]).get("/api/v1/agents/dashboard/").json()}
+    outsider_ids = {r["id"] for r in client_as(world["outsider"]).get("/api/v1/agents/dashboard/").json()}
     assert owner_ids == {str(world["agent_team"].pk), str(world["agent_private"].pk)}
     assert outsider_ids == {str(world["agent_other"].pk)}
