@@ -70,7 +70,7 @@ def token_user(user_id):
     value = field.to_python(user_id)
     if value is None or not field.unique:
         return User.objects.filter(**{field.name: value}).first()
-    found = instances_by(("token_user", field.name), value, lambda: User.objects.filter(**{field.name: value}))
+    found = instances_by(("token_user", field.name), (value,), lambda: User.objects.filter(**{field.name: value}))
     return found[0] if found else None
 
 

@@ -78,3 +78,40 @@ def test_dashboard_through_the_memo_returns_each_users_rows(world):
     outsider_ids = {r["id"] for r in client_as(world["outsider"]).get("/api/v1/agents/dashboard/").json()}
     assert owner_ids == {str(world["agent_team"].pk), str(world["agent_private"].pk)}
     assert outsider_ids == {str(world["agent_other"].pk)}
+
+
+AGENTS = ("agent_team", "agent_private", "agent_other")
+
+
+@pytest.mark.parametrize("first", ACTORS)
+def test_retrieve_through_the_memo_answers_what_the_policy_allows_for_every_actor(first, actors, world):
+    """After any actor's retrieve compiled the SQL, every actor gets exactly the agents the
+    policy lets it read (the same JSON as without the memo), and a 404 for the others."""
+    expected = {}
+    sqlmemo.clear()
+    sqlmemo.MAX_ENTRIES, saved = 0, sqlmemo.MAX_ENTRIES  # nothing memoized: the ORM's answers
+    try:
+        for name, user in actors.items():
+            for agent in AGENTS:
+                response = client_as(user).get(f"/api/v1/agents/{world[agent].pk}/")
+                expected[name, agent] = (response.status_code, response.content)
+    finally:
+        sqlmemo.MAX_ENTRIES = saved
+    readable = policy_for(Agent).visible_to
+    try:
+        client_as(actors[first]).get(f"/api/v1/agents/{world['agent_team'].pk}/")
+        for name, user in actors.items():
+            for agent in AGENTS:
+                response = client_as(user).get(f"/api/v1/agents/{world[agent].pk}/")
+                assert (response.status_code, response.content) == expected[name, agent], (name, agent)
+                assert (response.status_code == 200) == readable(user).filter(pk=world[agent].pk).exists()
+    finally:
+        sqlmemo.clear()
+
+
+def test_retrieve_through_the_memo_is_two_queries(world, django_assert_num_queries):
+    client = client_as(world["owner"])
+    client.get(f"/api/v1/agents/{world['agent_private'].pk}/")
+    with django_assert_num_queries(2):  # the user, the agent as the policy lets the user read it
+        response = client.get(f"/api/v1/agents/{world['agent_team'].pk}/")
+    assert response.status_code == 200 and response.json()["id"] == str(world["agent_team"].pk)
