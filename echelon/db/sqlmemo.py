@@ -58,6 +58,14 @@ def compile_for_user(key: Hashable, user, build: Callable[[], QuerySet]) -> tupl
     return compile_with(key, (user.pk,), build)
 
 
+def count_with(key: Hashable, values: tuple, build: Callable[[], QuerySet], *, using: str = "default") -> int:
+    """How many rows `build()` has (`SELECT COUNT(*)` over its SQL), compiled as `compile_with` does."""
+    sql, params = compile_with(key, values, lambda: build().order_by().values("pk"))
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS counted", params)
+        return cursor.fetchone()[0]
+
+
 def instances_by(key: Hashable, values: tuple, build: Callable[[], QuerySet]) -> list:
     """The model instances of `build()`, a queryset of one model's rows (e.g. a user by id),
     its SQL compiled once per key as `compile_with` does: later calls only swap `values` in.

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from agents.models import Agent
 from agents.selectors import AgentRows
 from echelon.db import sqlmemo
 from echelon.policy import policy_for
+from notifications.models import Notification
 from tests import factories as f
 from tests.api.clients import client_as
 from workflows.selectors import dashboard_rows
@@ -115,3 +119,39 @@ def test_retrieve_through_the_memo_is_two_queries(world, django_assert_num_queri
     with django_assert_num_queries(2):  # the user, the agent as the policy lets the user read it
         response = client.get(f"/api/v1/agents/{world['agent_team'].pk}/")
     assert response.status_code == 200 and response.json()["id"] == str(world["agent_team"].pk)
+
+
+def test_unread_count_through_the_memo_counts_each_users_unread_unexpired_notifications_now(world):
+    sqlmemo.clear()
+    past = timezone.now() - timedelta(minutes=1)
+    f.NotificationFactory(user=world["owner"])
+    f.NotificationFactory(user=world["owner"], read_at=past)
+    f.NotificationFactory(user=world["owner"], expires_at=past)
+    f.NotificationFactory(user=world["viewer"])
+    f.NotificationFactory(user=world["viewer"])
+    try:
+        def unread(user) -> int:
+            response = client_as(user).get("/api/v1/notifications/unread-count/")
+            assert response.status_code == 200
+            return response.json()["unread"]
+
+        def expected(user) -> int:
+            return Notification.objects.filter(user=user).unread().unexpired().count()
+
+        for name in ("owner", "viewer", "outsider", "owner"):  # the first request compiles the SQL
+            assert unread(world[name]) == expected(world[name])
+        before = unread(world["owner"])
+        assert before > 0 and expected(world["outsider"]) != before
+        # Expired after the SQL was compiled: the request's own time is swapped in, not the first one's.
+        f.NotificationFactory(user=world["owner"], expires_at=timezone.now())
+        f.NotificationFactory(user=world["owner"], expires_at=timezone.now() + timedelta(hours=1))
+        assert unread(world["owner"]) == before + 1 == expected(world["owner"])
+    finally:
+        sqlmemo.clear()
+
+
+def test_unread_count_is_two_queries(world, django_assert_num_queries):
+    client = client_as(world["owner"])
+    client.get("/api/v1/notifications/unread-count/")
+    with django_assert_num_queries(2):  # the user, the count
+        assert client.get("/api/v1/notifications/unread-count/").status_code == 200
