@@ -36,10 +36,6 @@ AGENT_COLUMNS = (
 _C_TIMESTAMPTZ_LOADER = psycopg.adapters.get_loader(psycopg.postgres.types["timestamptz"].oid, psycopg.pq.Format.TEXT)
 
 
-def _fragment(text):
-    return None if text is None else orjson.Fragment(text)
-
-
 class AgentRows:
     """An agent queryset turned into API rows: `.queryset` yields tuples (lazy, sliceable, so
     a paginator can count and slice it); `.dicts(tuples)` names them and embeds the JSON.
@@ -68,12 +64,15 @@ class AgentRows:
         return queryset.annotate(**aliases).values_list(*fields)
 
     def dicts(self, tuples) -> list[dict]:
-        names, json_at, rows = self.names, self.json_at, []
+        names, fragment, rows = self.names, orjson.Fragment, []
+        json_names = [names[i] for i in self.json_at]
         for values in tuples:
-            values = list(values)
-            for i in json_at:
-                values[i] = _fragment(values[i])
-            rows.append(dict(zip(names, values)))  # zip stops before a trailing _total
+            row = dict(zip(names, values))  # zip stops before a trailing _total
+            for name in json_names:  # inlined: per row and column, a function call was measurable
+                text = row[name]
+                if text is not None:
+                    row[name] = fragment(text)
+            rows.append(row)
         return rows
 
     def all(self) -> list[dict]:

@@ -238,7 +238,7 @@ REALTIME_RELAY_MAX_LAG_SECONDS = float(os.environ.get("REALTIME_RELAY_MAX_LAG_SE
 # --- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "echelon.auth.authentication.JWTAuthentication",  # simplejwt's, user SQL compiled once
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -35,8 +35,8 @@ class NodeType(models.TextChoices):
 
 
 class NotificationQuerySet(models.QuerySet):
-    def unexpired(self):
-        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+    def unexpired(self, now=None):
+        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now or timezone.now()))
 
     def unread(self):
         return self.filter(read_at__isnull=True)

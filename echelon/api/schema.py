@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
+
+
+class EchelonJWTScheme(SimpleJWTScheme):
+    """The bearer scheme of `echelon.auth.authentication.JWTAuthentication` (simplejwt's)."""
+
+    target_class = "echelon.auth.authentication.JWTAuthentication"
 
 
 class ErrorDetailSerializer(serializers.Serializer):

@@ -14,6 +14,8 @@ the model's text fields to strict fields; declare input strings as `StrictCharFi
 
 from __future__ import annotations
 
+import copy
+
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils.module_loading import autodiscover_modules
@@ -130,6 +132,17 @@ class ModelSerializer(serializers.ModelSerializer):
 
     def get_field_names(self, declared_fields, info):
         return self.field_names()
+
+    def get_fields(self):
+        """DRF's fields, built from the model once per class and deep-copied for each instance
+        (as DRF copies declared fields): they depend only on the class, its Meta and the policy's
+        columns, and building them was ~0.3 ms per serializer, a tenth of an agent retrieve.
+        Subclasses that adjust fields per instance (`get_fields` calling super) adjust the copy."""
+        template = type(self).__dict__.get("_field_template")
+        if template is None:
+            template = super().get_fields()
+            type(self)._field_template = template
+        return copy.deepcopy(template)
 
     def get_extra_kwargs(self):
         extra = super().get_extra_kwargs()

@@ -13,28 +13,97 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 
+from django.db import connections
 from django.db.models import QuerySet
 
-_MEMO: dict[Hashable, tuple[str, tuple[int, ...], tuple]] = {}
+_MEMO: dict[Hashable, tuple[str, tuple[tuple[int, ...], ...], tuple]] = {}
+# key → (compiled as in _MEMO, db alias, model, field attnames, converters)
+_INSTANCES: dict[Hashable, tuple] = {}
 MAX_ENTRIES = 512
 
 
-def compile_for_user(key: Hashable, user, build: Callable[[], QuerySet]) -> tuple[str, list]:
-    """SQL and params of `build()` (a queryset restricted for `user`), compiled once per key."""
+def _positions(params, values) -> tuple[tuple[int, ...], ...] | None:
+    """For each value, the params equal to it; None when two values are equal (ambiguous)."""
+    if len(set(values)) < len(values):
+        return None
+    return tuple(tuple(i for i, param in enumerate(params) if param == value) for value in values)
+
+
+def _substituted(entry, values) -> tuple[str, list]:
+    sql, positions, params = entry
+    params = list(params)
+    for value, at in zip(values, positions):
+        for i in at:
+            params[i] = value
+    return sql, params
+
+
+def compile_with(key: Hashable, values: tuple, build: Callable[[], QuerySet]) -> tuple[str, list]:
+    """SQL and params of `build()`, compiled once per key: later calls swap `values` in (the
+    params that equalled `values[i]` when it was compiled get the new `values[i]`). The key must
+    name everything else the SQL depends on."""
     entry = _MEMO.get(key)
     if entry is None:
         queryset = build()
         sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
-        positions = tuple(i for i, value in enumerate(params) if value == user.pk)
-        if len(_MEMO) < MAX_ENTRIES:
+        positions = _positions(params, values)
+        if positions is not None and len(_MEMO) < MAX_ENTRIES:
             _MEMO[key] = (sql, positions, tuple(params))
         return sql, list(params)
-    sql, positions, params = entry
-    params = list(params)
-    for i in positions:
-        params[i] = user.pk
-    return sql, params
+    return _substituted(entry, values)
+
+
+def compile_for_user(key: Hashable, user, build: Callable[[], QuerySet]) -> tuple[str, list]:
+    """SQL and params of `build()` (a queryset restricted for `user`), compiled once per key."""
+    return compile_with(key, (user.pk,), build)
+
+
+def count_with(key: Hashable, values: tuple, build: Callable[[], QuerySet], *, using: str = "default") -> int:
+    """How many rows `build()` has (`SELECT COUNT(*)` over its SQL), compiled as `compile_with` does."""
+    sql, params = compile_with(key, values, lambda: build().order_by().values("pk"))
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS counted", params)
+        return cursor.fetchone()[0]
+
+
+def instances_by(key: Hashable, values: tuple, build: Callable[[], QuerySet]) -> list:
+    """The model instances of `build()`, a queryset of one model's rows (e.g. a user by id),
+    its SQL compiled once per key as `compile_with` does: later calls only swap `values` in.
+
+    Rows become instances as Django's ModelIterable makes them (the fields' converters, then
+    `Model.from_db`). A queryset with related or annotated columns is not memoized (run as is).
+    """
+    entry = _INSTANCES.get(key)
+    if entry is None:
+        queryset = build()
+        compiler = queryset.query.get_compiler(using=queryset.db)
+        sql, params = compiler.as_sql()
+        info = compiler.klass_info
+        positions = _positions(params, values)
+        if (positions is None or info is None or info.get("related_klass_infos") or compiler.annotation_col_map
+                or len(_INSTANCES) >= MAX_ENTRIES):
+            return list(queryset)
+        columns = [column for column, _, _ in compiler.select]
+        entry = _INSTANCES[key] = ((sql, positions, tuple(params)), queryset.db, info["model"],
+                                   [column.target.attname for column in columns],
+                                   list(compiler.get_converters(columns).items()))
+    compiled, using, model, names, converters = entry
+    sql, params = _substituted(compiled, values)
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    found = []
+    for row in rows:
+        if converters:
+            row = list(row)
+            for position, (functions, expression) in converters:
+                for function in functions:
+                    row[position] = function(row[position], expression, connection)
+        found.append(model.from_db(using, names, row))
+    return found
 
 
 def clear() -> None:
     _MEMO.clear()
+    _INSTANCES.clear()

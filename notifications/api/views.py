@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from echelon.api.pagination import TimeSeriesPagination
 from echelon.api.viewsets import TIME_SERIES_FILTERS, ReadDeletePolicyViewSet, ReadOnlyPolicyViewSet
+from echelon.db.sqlmemo import count_with
+from echelon.policy import is_signed_in
 from notifications.api.filters import AgentThoughtFilterSet, NotificationFilterSet
 from notifications.api.serializers import (
     AgentThoughtSerializer,
@@ -32,8 +35,8 @@ class NotificationViewSet(ReadDeletePolicyViewSet):
     filter_backends = TIME_SERIES_FILTERS
     edit_actions = frozenset({"mark_read"})
 
-    def get_queryset(self):
-        return super().get_queryset().unexpired()
+    def get_queryset(self, now=None):
+        return super().get_queryset().unexpired(now)
 
     @extend_schema(summary="Mark one notification read.", request=None, responses={200: NotificationSerializer})
     @action(detail=True, methods=["post"], url_path="mark-read")
@@ -53,7 +56,15 @@ class NotificationViewSet(ReadDeletePolicyViewSet):
                    responses={200: UnreadCountSerializer}, filters=False)
     @action(detail=False, methods=["get"], url_path="unread-count", filter_backends=[], pagination_class=None)
     def unread_count(self, request):
-        return Response({"unread": self.get_queryset().unread().count()})
+        # Polled by every open page: the count's SQL is compiled once per process and kind of
+        # user, then only the user id and the time are swapped in (the ORM's building and
+        # compiling were ~30% of the request's Python time).
+        user, now = request.user, timezone.now()
+        if not is_signed_in(user):
+            return Response({"unread": self.get_queryset(now).unread().count()})
+        unread = count_with(("notifications.unread", bool(user.is_superuser)), (user.pk, now),
+                            lambda: self.get_queryset(now).unread())
+        return Response({"unread": unread})
 
 
 @extend_schema_view(list=extend_schema(summary="Thoughts of agents you may read (cursor pages)."))

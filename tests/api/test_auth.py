@@ -12,7 +12,8 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import UserRole
-from echelon.auth.tokens import InvalidAccessToken, access_token_for, user_from_access_token
+from echelon.auth.tokens import InvalidAccessToken, access_token_for, token_user, user_from_access_token
+from echelon.db import sqlmemo
 from tests import factories as f
 from tests.api.clients import client_as
 
@@ -151,3 +152,37 @@ def test_losing_a_role_empties_the_agent_list_on_the_next_request(world):
     assert [r["id"] for r in client.get("/api/v1/agents/").json()["results"]] == [str(world["agent_team"].pk)]
     UserRole.objects.filter(user=world["viewer"]).delete()
     assert client.get("/api/v1/agents/").json() == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+def _fields(user) -> dict:
+    return {field.attname: getattr(user, field.attname) for field in type(user)._meta.concrete_fields}
+
+
+def test_token_user_is_the_orm_row_for_each_user_after_the_sql_is_memoized(db):
+    sqlmemo.clear()
+    first, second = f.UserFactory(full_name="First"), f.UserFactory(full_name="Second", is_staff=True)
+    for user in (first, second, first):  # the second and third lookups reuse the first one's SQL
+        found = token_user(str(user.pk))
+        expected = type(user).objects.get(pk=user.pk)
+        assert found is not None and _fields(found) == _fields(expected)
+        assert not found._state.adding and found._state.db == "default"
+    assert token_user("00000000-0000-0000-0000-000000000000") is None
+
+
+def test_a_request_with_a_token_makes_one_query_for_its_user(account, django_assert_num_queries):
+    client = client_as(account)
+    client.get("/api/v1/notifications/unread-count/")  # the user SQL is compiled: memoized from now on
+    with django_assert_num_queries(2):  # the user, the count
+        assert client.get("/api/v1/notifications/unread-count/").status_code == 200
+
+
+def test_a_deactivated_or_deleted_users_token_is_401_on_the_next_request(account):
+    client = client_as(account)
+    assert client.get("/api/v1/agents/").status_code == 200
+    account.is_active = False
+    account.save(update_fields=["is_active"])
+    response = client.get("/api/v1/agents/")
+    assert response.status_code == 401 and response.json()["error"]["code"] == "user_inactive"
+    account.delete()
+    response = client.get("/api/v1/agents/")
+    assert response.status_code == 401 and response.json()["error"]["code"] == "user_not_found"
