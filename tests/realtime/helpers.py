@@ -116,7 +116,9 @@ class Client:
         # relay, which runs all along, would have): this process' relay runs when a test asks.
         await sync_to_async(relay.drain)()
         self.loop = asyncio.get_running_loop()
-        return await self.comm.connect()
+        # Channels' default of 1 s for the handshake (the token's user query, the dispatcher)
+        # was outlasted once at load average 14; a server that never answers still fails
+        return await self.comm.connect(timeout=30)
 
     def next_ref(self) -> str:
         self._ref += 1
@@ -156,7 +158,7 @@ class Client:
     async def _quiet(self) -> bool:
         return not self._inbox and await self.comm.receive_nothing(0.01)
 
-    async def recv(self, timeout=3):
+    async def recv(self, timeout=10):
         message = await self._output(timeout)
         assert message["type"] == "websocket.send", message
         text = message.get("text")
@@ -225,7 +227,7 @@ class Client:
         system = await self.recv() if bindings and reply[4]["status"] == "ok" else None
         return reply, system
 
-    async def change(self, timeout=3):
+    async def change(self, timeout=10):
         await sync_to_async(relay.drain)()  # this process' relay runs when a test asks
         frame = await self.recv(timeout)
         assert frame[3] == "postgres_changes", frame
@@ -233,4 +235,4 @@ class Client:
 
     async def close(self):
         _unanswered.discard(self)
-        await self.comm.disconnect()
+        await self.comm.disconnect(timeout=30)  # Channels' default of 1 s for the consumer to end, as connect
