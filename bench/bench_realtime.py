@@ -117,7 +117,8 @@ def subscribers(spec: dict) -> Child:
 
 def floor_latencies(redis_url: str, env: dict, sockets: list, template, children: list) -> tuple[list[float], int]:
     """Scenario 1's changes through the bare `websockets` floor (bench/realtime_floor.py), same
-    frames, same Redis hop; the changes must reach Redis (a relay runs)."""
+    frames, same Redis hop; the changes reach Redis through a relay, here a process of its own."""
+    relay = subprocess.Popen([sys.executable, "manage.py", "relay"], cwd=ROOT, env=env)
     floor_port = _free_port()
     floor = Child([sys.executable, "-m", "bench.realtime_floor", str(floor_port), redis_url,
                    settings.REALTIME_REDIS_CHANNEL], env=env)
@@ -128,6 +129,8 @@ def floor_latencies(redis_url: str, env: dict, sockets: list, template, children
     latencies = _latencies(floor_subs, template)
     floor_subs.stop()
     floor.stop()
+    relay.terminate()
+    relay.wait(30)
     return latencies
 
 
@@ -363,10 +366,7 @@ def run() -> list[dict]:
 
         # 1a. the floor: a bare websockets broadcast of the same frames, same Redis hop; the
         # changes reach Redis through the relay, here a process of its own
-        relay = subprocess.Popen([sys.executable, "manage.py", "relay"], cwd=ROOT, env=env)
         floor_lat, floor_n = floor_latencies(redis_url, env, sockets, template, children)
-        relay.terminate()
-        relay.wait(30)
         floor_p50, floor_p99 = percentile(floor_lat, 50), percentile(floor_lat, 99)
         rows.append({"name": f"[floor] websockets broadcast {n_sockets} sockets p50 / p99", "value": floor_p50,
                      "unit": "ms", "baseline": floor_p99, "ratio": None, "target": "baseline (p99 in baseline)",

@@ -302,6 +302,13 @@ class RealtimeConsumer:
         asyncio.ensure_future(self._send({"type": "websocket.close", "code": protocol.CLOSE_TOO_SLOW}))
         return True
 
+    def _push(self, frame: OutgoingFrame) -> list:
+        """A frame shared by a fan-out's sockets: written at once under daphne (or dropped, the
+        socket closing) → []; else → [the ASGI send to await]."""
+        if self._written_directly(frame):
+            return []
+        return [self._send(frame.asgi())]
+
     async def send_text(self, text: str) -> None:
         """One text frame: straight to daphne's socket when possible (replies to 1,000
         heartbeats cost a burst of Twisted's buffered writes otherwise), else the ASGI send."""
@@ -583,19 +590,20 @@ class RealtimeConsumer:
 
     def push_presence(self, message: dict, frames: dict):
         """A `presence_diff` (the bus' `presence` body) to this socket's channel on its topic,
-        if it takes presence; → the send to await, or None."""
+        if it takes presence: → the sends to await (`_push`), or None when not for this socket."""
         channel = self.channels.get(message["topic"])
         if self.closed or channel is None or channel.private != message["private"] or not channel.presence_enabled:
             return None
-        text = frames.get(self.vsn)
-        if text is None:
-            text = frames[self.vsn] = protocol.encode(self.vsn, None, None, message["topic"], "presence_diff",
-                                                      {"joins": message["joins"], "leaves": message["leaves"]})
-        return self.send_text(text)
+        frame = frames.get(self.vsn)
+        if frame is None:
+            frame = frames[self.vsn] = OutgoingFrame(protocol.encode(
+                self.vsn, None, None, message["topic"], "presence_diff",
+                {"joins": message["joins"], "leaves": message["leaves"]}))
+        return self._push(frame)
 
     def push_broadcast(self, message: dict, frames: dict):
         """The broadcast `message` (the bus' `broadcast` body) to this socket, if its channel takes
-        it; → the ASGI send to await, or None. `frames`: one encoded frame per vsn per message."""
+        it: → the sends to await (`_push`), or None. `frames`: one frame per vsn per message."""
         channel = self.channels.get(message["topic"])
         if self.closed or channel is None or channel.private != message["private"] or self.identity.anonymous:
             return None
@@ -603,10 +611,8 @@ class RealtimeConsumer:
             return None
         frame = frames.get(self.vsn)
         if frame is None:
-            frame = frames[self.vsn] = protocol.encode_broadcast(self.vsn, message)
-        if isinstance(frame, bytes):
-            return None if self._too_slow() else self._send({"type": "websocket.send", "bytes": frame})
-        return self.send_text(frame)
+            frame = frames[self.vsn] = OutgoingFrame(protocol.encode_broadcast(self.vsn, message))
+        return self._push(frame)
 
     def subscribed_tables(self) -> set:
         if self.identity.anonymous:  # the policies give anonymous users no rows: never a target
@@ -635,8 +641,7 @@ class RealtimeConsumer:
                 if frame is None:
                     data = data_json if select is None else _selected(frames, data_json, select)
                     frame = frames[key] = OutgoingFrame(protocol.encode_change(self.vsn, channel.topic_json, ids, data))
-                if not self._written_directly(frame):
-                    pending.append(self._send({"type": "websocket.send", "text": frame.text}))
+                pending.extend(self._push(frame))
         return pending
 
 

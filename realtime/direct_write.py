@@ -6,8 +6,8 @@ buffers: it registers the socket with epoll, writes on a later loop pass, then u
 That measured ~60-100 µs per socket, 8x the bare-`websockets` floor at 1,000 sockets
 (docs/realtime.md). asyncio's transports instead write at once when nothing is buffered.
 
-So a change frame is framed once (autobahn's own `PreparedMessage`: the server frame bytes,
-unmasked) and shared by every socket that gets the same text; each socket then gets one
+So a frame (a change, a broadcast, a presence diff) is framed once (autobahn's own
+`PreparedMessage`: the server frame bytes, unmasked) and shared by every socket that gets it; each socket then gets one
 `send()` through Twisted's `writeSomeData` when its transport holds no buffered bytes. Anything
 not written at once (a full socket buffer) goes to `transport.write`, which keeps the order.
 
@@ -66,21 +66,34 @@ def check_versions() -> None:
 
 
 class OutgoingFrame:
-    """One text frame shared by many sockets: the text, and its wire bytes framed once."""
+    """One frame shared by many sockets: a text (`str`) or a binary (`bytes`, vsn 2.0.0
+    broadcasts) message, and its wire bytes framed once."""
 
-    __slots__ = ("text", "_wire")
+    __slots__ = ("message", "_wire")
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, message: str | bytes) -> None:
+        self.message = message
         self._wire: bytes | None = None
+
+    @property
+    def text(self) -> str | None:
+        return self.message if isinstance(self.message, str) else None
+
+    def asgi(self) -> dict:
+        """The ASGI `websocket.send` of this frame (the fallback when it is not written directly)."""
+        if isinstance(self.message, str):
+            return {"type": "websocket.send", "text": self.message}
+        return {"type": "websocket.send", "bytes": self.message}
 
     @property
     def wire(self) -> bytes:
         if self._wire is None:
             from autobahn.websocket.protocol import PreparedMessage
 
+            binary = isinstance(self.message, bytes)
+            payload = self.message if binary else self.message.encode()
             # server frames are not masked; doNotCompress: only used without permessage-deflate
-            self._wire = PreparedMessage(self.text.encode(), False, False, True).payloadHybi
+            self._wire = PreparedMessage(payload, binary, False, True).payloadHybi
         return self._wire
 
 

@@ -307,18 +307,22 @@ class Dispatcher:
 
     async def fan_out_topic(self, message: dict, push: str) -> None:
         """A broadcast or a presence diff to this process' sockets joined to its topic (encoded
-        once per vsn); `push` names the socket's method that decides and frames it."""
+        and framed once per vsn, written directly under daphne as changes are); `push` names the
+        socket's method that decides and frames it."""
         frames: dict = {}
         delivered = 0
         for socket in list(self.by_topic.get((message["private"], message["topic"]), ())):
-            send = getattr(socket, push)(message, frames)
-            if send is None:
+            pending = getattr(socket, push)(message, frames)
+            if pending is None:
                 continue
+            delivered += 1
             try:
-                await send
-                delivered += 1
+                for send in pending:  # none under daphne: written at once
+                    await send
             except Exception:  # a socket closing mid fan-out must not cost the others this message
                 log.debug("realtime: broadcast to a closing socket failed", exc_info=True)
+                for send in pending:
+                    send.close()
         metrics.REALTIME_DELIVERIES.inc(delivered)
 
     async def _apply_membership(self, data: dict) -> None:

@@ -28,6 +28,14 @@ def test_outgoing_frame_is_one_unmasked_final_text_frame(length, header):
     assert frame.wire is frame.wire  # framed once, shared by every socket
 
 
+def test_a_binary_outgoing_frame_is_one_unmasked_final_binary_frame_with_its_asgi_fallback():
+    data = bytes((4, 1, 1, 0, 1)) + b"ae" + b'{"x":1}'  # a kind-4 broadcast
+    frame = OutgoingFrame(data)
+    assert frame.wire == bytes((0x82, len(data))) + data
+    assert frame.asgi() == {"type": "websocket.send", "bytes": data} and frame.text is None
+    assert OutgoingFrame("hi").asgi() == {"type": "websocket.send", "text": "hi"}
+
+
 def test_sends_that_are_not_daphnes_get_no_direct_writer():
     async def asgi_send(message):
         return None
