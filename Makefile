@@ -49,10 +49,15 @@ install: $(DEV_STAMP) $(NODE_STAMP) $(NODE22_STAMP)
 audit: $(STAMP)
 	$(PY) .ci/audit.py requirements.txt requirements-dev.txt
 
+# Debian packages the commands need, installed when missing. One apt at a time: two `make test`
+# on a fresh machine both reach `apt-get update`, and the second failed on apt's lock; flock
+# makes it wait (DPkg::Lock::Timeout: also for an apt run started outside these commands).
+APT_INSTALL = flock /tmp/echelon-apt.lock sh -c 'apt-get -o DPkg::Lock::Timeout=600 update && apt-get -o DPkg::Lock::Timeout=600 install -y $(1)'
+
 # Headless Chromium for the browser tests (tests/web): Debian's package, installed only when missing.
 CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
-	apt-get update && apt-get install -y chromium
+	$(call APT_INSTALL,chromium)
 
 # libfaketime for the realtime re-authorization tests (a server clock the test moves, so token
 # expiry is never waited for): Debian's package, installed only when missing.
@@ -60,16 +65,16 @@ FAKETIME_LIB := $(firstword $(wildcard /usr/lib/*/faketime/libfaketimeMT.so.1))
 FAKETIME := $(if $(FAKETIME_LIB),$(FAKETIME_LIB),install-faketime)
 .PHONY: install-faketime
 install-faketime:
-	apt-get update && apt-get install -y libfaketime
+	$(call APT_INSTALL,libfaketime)
 
 # The front of the production topology (make serve, its test and benchmarks): Debian's nginx, and
 # Debian's redis-server for the topology's private Redis; installed only when missing.
 NGINX := /usr/sbin/nginx
 REDIS_SERVER := /usr/bin/redis-server
 $(NGINX):
-	apt-get update && apt-get install -y nginx
+	$(call APT_INSTALL,nginx)
 $(REDIS_SERVER):
-	apt-get update && apt-get install -y redis-server
+	$(call APT_INSTALL,redis-server)
 
 run: $(STAMP) $(NODE_STAMP)
 	$(WITH_DB) $(PY) manage.py serve $(RUN_ARGS)
