@@ -12,12 +12,25 @@ from __future__ import annotations
 from django.db import models
 
 
+class JSONTextField(models.JSONField):
+    """A JSONField on a `json` column (text as written, not parsed into jsonb): the capture
+    triggers build their rows as json (realtime/capture.py says why)."""
+
+    def db_type(self, connection) -> str:
+        return "json"
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or not isinstance(value, str):
+            return value  # psycopg's own json loader parsed it (Django's text loader is for jsonb)
+        return super().from_db_value(value, expression, connection)
+
+
 class PendingChange(models.Model):
     id = models.BigAutoField(primary_key=True)
     txid = models.BigIntegerField(help_text="the writing transaction (pg_current_xact_id)")
     table_name = models.TextField()
     op = models.TextField()
-    rows = models.JSONField(help_text="[[record, old_record], ...] without the policy's `never` columns")
+    rows = JSONTextField(help_text="[[record, old_record], ...] without the policy's `never` columns")
     written_at = models.DateTimeField()
 
     class Meta:
