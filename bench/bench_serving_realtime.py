@@ -7,9 +7,9 @@
    delivery arrives and p95 ≤ 250 ms. The knee (highest passing step, in authorized deliveries
    per second) must be ≥ 20,000/s; the steps go on to 130,000/s (BENCH_RAMP_STEPS), and the
    row says when none failed (then the knee is a lower bound). The changes are published on
-   the realtime bus exactly as the publisher frames them (one real write's message, with fresh `updated_at`s), so the ramp
-   measures the websocket side, not how fast one Python process can write rows (the writer's
-   cost is `bench_realtime`'s publisher row).
+   the realtime bus exactly as the publisher frames them (one real write's message, with fresh
+   `updated_at`s), so the ramp measures the websocket side, not how fast one Python process
+   can write rows (the writer's cost is `bench_realtime`'s publisher row).
 3. 10,000 open sockets (BENCH_SOCKETS): resident memory per socket of the websocket processes,
    and the fan-out p50/p99 of one change to all of them.
 """
@@ -31,7 +31,8 @@ from bench.bench_realtime import (
 from bench.servers import TopologyServer
 
 RAMP_SECONDS = float(os.environ.get("BENCH_RAMP_SECONDS", "8"))
-RAMP_STEPS = [int(x) for x in os.environ.get("BENCH_RAMP_STEPS", "6000,10000,15000,20000,25000,30000,40000,60000,80000,100000,130000").split(",")]
+RAMP_STEPS = [int(x) for x in os.environ.get(
+    "BENCH_RAMP_STEPS", "6000,10000,15000,20000,25000,30000,40000,60000,80000,100000,130000").split(",")]
 MANY_SOCKETS = int(os.environ.get("BENCH_SOCKETS", "10000"))
 KNEE_TARGET = 20_000
 

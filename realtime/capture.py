@@ -33,15 +33,11 @@ CREATE OR REPLACE FUNCTION echelon_capture() RETURNS trigger LANGUAGE plpgsql AS
 DECLARE
   hidden text[] := coalesce(TG_ARGV[1:], ARRAY[]::text[]);
 BEGIN
-  IF TG_OP = 'INSERT' AND cardinality(hidden) = 0 THEN
+  IF TG_OP = 'INSERT' THEN
     INSERT INTO realtime_pending_changes (txid, table_name, op, rows, written_at)
     SELECT pg_current_xact_id()::text::bigint, TG_TABLE_NAME, TG_OP,
-           json_agg(json_build_array(to_json(n), NULL)), clock_timestamp()
-    FROM new_rows n HAVING count(*) > 0;
-  ELSIF TG_OP = 'INSERT' THEN
-    INSERT INTO realtime_pending_changes (txid, table_name, op, rows, written_at)
-    SELECT pg_current_xact_id()::text::bigint, TG_TABLE_NAME, TG_OP,
-           json_agg(json_build_array((to_jsonb(n) - hidden)::json, NULL)), clock_timestamp()
+           json_agg(json_build_array(CASE WHEN cardinality(hidden) = 0 THEN to_json(n)
+                                          ELSE (to_jsonb(n) - hidden)::json END, NULL)), clock_timestamp()
     FROM new_rows n HAVING count(*) > 0;
   ELSIF TG_OP = 'DELETE' THEN
     INSERT INTO realtime_pending_changes (txid, table_name, op, rows, written_at)

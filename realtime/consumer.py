@@ -312,8 +312,9 @@ class RealtimeConsumer:
     async def send_text(self, text: str) -> None:
         """One text frame: straight to daphne's socket when possible (replies to 1,000
         heartbeats cost a burst of Twisted's buffered writes otherwise), else the ASGI send."""
-        if not self.closed and not self._written_directly(OutgoingFrame(text)):
-            await self._send({"type": "websocket.send", "text": text})
+        if not self.closed:
+            for send in self._push(OutgoingFrame(text)):
+                await send
 
     async def _frame(self, join_ref, ref, topic, event, payload) -> None:
         await self.send_text(protocol.encode(self.vsn, join_ref, ref, topic, event, payload))
