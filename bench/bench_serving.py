@@ -3,7 +3,9 @@
 Both run at once on the bench database with the bench settings (the raw-SQL view mounted): one
 daphne process with the pool, and the topology (nginx → gunicorn sync workers, daphne for
 websockets, Redis). The same keep-alive load (BENCH_CONCURRENCY connections, BENCH_HTTP_SECONDS
-each) goes to one target at a time, alternating, twice, so drift hits every side alike:
+each) goes to one target at a time, in rounds (BENCH_HTTP_ROUNDS): each ratio is taken within a
+round, between two loads run one after the other, and the median over the rounds is printed (the
+machine's speed drifts by more than the margins within a minute), beside the median figures:
 
 - agent list page of 50: topology ≥ 3x one daphne process, and ≥ 0.8x the raw-SQL view
   (`bench/views.py`) behind the same topology;
@@ -24,7 +26,8 @@ from bench.data import bench_user
 from bench.loadgen import http_load
 from bench.servers import DaphneServer, TopologyServer
 
-SECONDS = float(os.environ.get("BENCH_HTTP_SECONDS", "5"))
+SECONDS = float(os.environ.get("BENCH_HTTP_SECONDS", "4"))
+ROUNDS = int(os.environ.get("BENCH_HTTP_ROUNDS", "5"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
 NO_LIMITS = json.dumps({tier: {"requests": 1_000_000_000, "window_seconds": 60}
                         for tier in ("anonymous", "free", "pro", "enterprise")})
@@ -44,8 +47,14 @@ def rate(port: int, path: str, headers: dict, seconds: float = SECONDS) -> float
     return ok / elapsed
 
 
-def row(name, value, baseline, target, unit="req/s") -> dict:
-    ratio = value / baseline if baseline else float("nan")
+def paired(figures: dict, side: tuple, base: tuple) -> tuple[float, float, float]:
+    """(median of side, median of base, median of the per-round ratios side/base)."""
+    ratios = [a / b for a, b in zip(figures[side], figures[base])]
+    return statistics.median(figures[side]), statistics.median(figures[base]), statistics.median(ratios)
+
+
+def row(name, figures, side, base, target, unit="req/s") -> dict:
+    value, baseline, ratio = paired(figures, side, base)
     passed = True if target is None else ratio >= target
     return {"name": name, "value": value, "baseline": baseline, "ratio": ratio,
             "target": "report" if target is None else f">= {target}x", "passed": passed, "unit": unit}
@@ -71,7 +80,7 @@ def run() -> list[dict]:
         for side, kind in plan:  # warm-up: first-use costs (imports, pools, caches) stay out
             rate(ports[side], paths[kind], headers, seconds=1.0)
         figures: dict[tuple[str, str], list[float]] = {key: [] for key in plan}
-        for _ in range(2):
+        for _ in range(ROUNDS):
             for side, kind in plan:
                 figures[(side, kind)].append(rate(ports[side], paths[kind], headers))
         exit_code = topology.stop()
@@ -79,17 +88,16 @@ def run() -> list[dict]:
         daphne.kill()
         if topology is not None:
             topology.kill()
-    mean = {key: statistics.mean(values) for key, values in figures.items()}
-    conns = f"{CONCURRENCY} conns"
+    conns = f"{CONCURRENCY} conns, median of {ROUNDS} rounds"
     return [
-        row(f"[serve] agent list page of 50 vs one daphne process, {conns}", mean[("serve", "list")],
-            mean[("daphne", "list")], 3),
-        row("[serve] agent list page of 50 vs the raw-SQL view, same topology", mean[("serve", "list")],
-            mean[("serve", "raw")], 0.8),
-        row("[serve] dashboard 1,000 agents vs one daphne process", mean[("serve", "dashboard")],
-            mean[("daphne", "dashboard")], 2),
-        row("[serve] agent retrieve (vs the raw-SQL page)", mean[("serve", "retrieve")], mean[("serve", "raw")], None),
-        row("[serve] unread count (vs the raw-SQL page)", mean[("serve", "unread")], mean[("serve", "raw")], None),
+        row(f"[serve] agent list page of 50 vs one daphne process, {conns}", figures, ("serve", "list"),
+            ("daphne", "list"), 3),
+        row("[serve] agent list page of 50 vs the raw-SQL view, same topology", figures, ("serve", "list"),
+            ("serve", "raw"), 0.8),
+        row("[serve] dashboard 1,000 agents vs one daphne process", figures, ("serve", "dashboard"),
+            ("daphne", "dashboard"), 2),
+        row("[serve] agent retrieve (vs the raw-SQL page)", figures, ("serve", "retrieve"), ("serve", "raw"), None),
+        row("[serve] unread count (vs the raw-SQL page)", figures, ("serve", "unread"), ("serve", "raw"), None),
         {"name": "[serve] graceful stop: exit status", "value": exit_code, "baseline": 0, "ratio": None,
          "target": "0", "passed": exit_code == 0, "unit": "code"},
     ]

@@ -229,6 +229,9 @@ REALTIME_PUBLISHED_TABLES = (
     if os.environ.get("REALTIME_PUBLISHED_TABLES") is not None else None
 )
 REALTIME_RELAY = env_bool("REALTIME_RELAY", True)
+# Process caches kept until PostgreSQL notifies a write to their tables (realtime/table_versions.py:
+# the token user's row); 0 behind a transaction-mode pooler, where a LISTEN gets no notifications.
+ECHELON_VERSIONED_CACHES = env_bool("ECHELON_VERSIONED_CACHES", True)
 REALTIME_LOG_RETENTION_SECONDS = float(os.environ.get("REALTIME_LOG_RETENTION_SECONDS", "3600"))
 REALTIME_LOG_MAX_ROWS = int(os.environ.get("REALTIME_LOG_MAX_ROWS", "100000"))
 REALTIME_CATCHUP_SECONDS = float(os.environ.get("REALTIME_CATCHUP_SECONDS", "2"))
@@ -247,6 +250,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "echelon.api.negotiation.ContentNegotiation",  # DRF's, a fast path
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "echelon.api.schema.EchelonAutoSchema",

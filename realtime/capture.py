@@ -8,6 +8,10 @@ leaves nothing. The relay (realtime/relay.py) takes those rows once they are com
 Statement-level with transition tables costs one row per statement, so COPY and bulk writes stay
 cheap (figures: docs/realtime.md, "Change capture").
 
+Every statement, TRUNCATE included, also notifies `echelon_changed_<table>` (folded per
+transaction, delivered at commit): each process's caches keyed by table versions
+(realtime/table_versions.py) drop what a write made stale, whoever wrote it.
+
 Which tables are published is `REALTIME_PUBLISHED_TABLES` (like a Supabase publication); the
 triggers follow it and the policies' `never` columns after every `migrate` (`sync_triggers`).
 """
@@ -20,9 +24,17 @@ from django.db import connection
 from echelon.policy import policy_for, registered_models
 
 NOTIFY_CHANNEL = "echelon_capture"
+# Each statement also notifies its table's channel (folded per transaction, sent at commit):
+# the per-process caches keyed by table versions listen there (realtime/table_versions.py).
+TABLE_CHANNEL_PREFIX = "echelon_changed_"
 _by_table: dict = {}  # table → model, filled from the policy registry on first use
 _TRIGGERS = {"INSERT": "echelon_capture_insert", "UPDATE": "echelon_capture_update",
-             "DELETE": "echelon_capture_delete"}
+             "DELETE": "echelon_capture_delete", "TRUNCATE": "echelon_capture_truncate"}
+
+
+def table_channel(table: str) -> str:
+    """The channel a statement on `table` notifies (PostgreSQL keeps 63 bytes of a name)."""
+    return (TABLE_CHANNEL_PREFIX + table)[:63]
 
 # TG_ARGV[0]: the primary key column; the rest: columns left out of every record.
 # Rows are built as `json` (text), not `jsonb`: for a 10,000-row COPY of agent_metrics that
@@ -33,7 +45,10 @@ CREATE OR REPLACE FUNCTION echelon_capture() RETURNS trigger LANGUAGE plpgsql AS
 DECLARE
   hidden text[] := coalesce(TG_ARGV[1:], ARRAY[]::text[]);
 BEGIN
-  IF TG_OP = 'INSERT' THEN
+  PERFORM pg_notify(left('{TABLE_CHANNEL_PREFIX}' || TG_TABLE_NAME, 63), '');
+  IF TG_OP = 'TRUNCATE' THEN  -- no rows to capture: only the caches of the table must know
+    RETURN NULL;
+  ELSIF TG_OP = 'INSERT' THEN
     INSERT INTO realtime_pending_changes (txid, table_name, op, rows, written_at)
     SELECT pg_current_xact_id()::text::bigint, TG_TABLE_NAME, TG_OP,
            json_agg(json_build_array(CASE WHEN cardinality(hidden) = 0 THEN to_json(n)
@@ -89,11 +104,20 @@ def _trigger_sql(model) -> list[str]:
     table = connection.ops.quote_name(model._meta.db_table)
     args = ", ".join(f"'{column}'" for column in
                      [model._meta.pk.column, *sorted(policy_for(model).columns.never)])
-    references = {"INSERT": "NEW TABLE AS new_rows", "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-                  "DELETE": "OLD TABLE AS old_rows"}
-    return [f"CREATE TRIGGER {name} AFTER {op} ON {table} REFERENCING {references[op]} "
+    references = {"INSERT": "REFERENCING NEW TABLE AS new_rows ",
+                  "UPDATE": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows ",
+                  "DELETE": "REFERENCING OLD TABLE AS old_rows ", "TRUNCATE": ""}
+    return [f"CREATE TRIGGER {name} AFTER {op} ON {table} {references[op]}"
             f"FOR EACH STATEMENT EXECUTE FUNCTION echelon_capture({args})"
             for op, name in _TRIGGERS.items()]
+
+
+def captured_tables(cursor, tables) -> set[str]:
+    """Those of `tables` that carry every capture trigger now (so each write to them notifies)."""
+    cursor.execute("SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                   "WHERE c.relname = ANY(%s) AND t.tgname = ANY(%s) AND t.tgenabled <> 'D' "
+                   "GROUP BY c.relname HAVING count(*) = %s", [list(tables), list(_TRIGGERS.values()), len(_TRIGGERS)])
+    return {name for (name,) in cursor.fetchall()}
 
 
 def sync_triggers(using: str = "default") -> None:

@@ -55,6 +55,16 @@ def pytest_terminal_summary(terminalreporter, config):
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def close_table_versions(django_db_setup):
+    """This process's LISTEN connection (realtime/table_versions.py) closes before pytest-django
+    drops the test database, which it would otherwise keep in use."""
+    from realtime.table_versions import versions
+
+    yield
+    versions.stop()
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     """Factories hash a password per user; PBKDF2 at production strength costs ~0.4 s each here."""

@@ -13,6 +13,7 @@ claims), valid for `ANON_KEY_YEARS`; a new signing key makes a new one.
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
@@ -22,11 +23,13 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
 from echelon.db.sqlmemo import instances_by
+from realtime.table_versions import VersionedCache
 
 ROLE = "authenticated"
 ANON_ROLE = "anon"
 ANON_KEY_ISSUED_AT = 1767225600  # 2026-01-01T00:00:00Z: fixed, so the key is one string
 ANON_KEY_YEARS = 20
+USER_ROWS_KEPT = 10_000  # users whose row a process keeps (token_user), the oldest go first
 
 
 class InvalidAccessToken(Exception):
@@ -61,16 +64,25 @@ def access_token_for(user) -> str:
     return access_token_with_expiry(user)[0]
 
 
+@functools.cache
+def _user_rows() -> VersionedCache:
+    return VersionedCache((get_user_model()._meta.db_table,), max_entries=USER_ROWS_KEPT)
+
+
 def token_user(user_id):
-    """The user a token's `sub` names, or None. One query whose SQL is compiled once per process
-    (every authenticated request asks: through the ORM the lookup cost more Python time than the
-    page query). A `sub` that is no user id raises what the ORM raises (ValidationError, ...)."""
+    """The user a token's `sub` names, or None. Its row is kept by this process until the users
+    table changes (`realtime.table_versions`: any committed write to it, by any writer, drops
+    what was kept, so a deactivated account stops working as soon as PostgreSQL says so);
+    otherwise one query whose SQL is compiled once per process (every authenticated request
+    asks: the lookup was the largest part of a page request's work beyond the page query).
+    A `sub` that is no user id raises what the ORM raises (ValidationError, ...)."""
     User = get_user_model()
     field = User._meta.get_field(api_settings.USER_ID_FIELD)
     value = field.to_python(user_id)
     if value is None or not field.unique:
         return User.objects.filter(**{field.name: value}).first()
-    found = instances_by(("token_user", field.name), (value,), lambda: User.objects.filter(**{field.name: value}))
+    found = instances_by(("token_user", field.name), (value,), lambda: User.objects.filter(**{field.name: value}),
+                         rows_cache=_user_rows())
     return found[0] if found else None
 
 
@@ -78,7 +90,8 @@ def verified_access_token(token: str | None):
     """(the active user, the token's `exp`) of a valid access token; `InvalidAccessToken`
     otherwise (`InactiveTokenUser` when the token is fine but its user is not).
 
-    One query (the user row), so a deactivated account stops working at once.
+    The user row is asked for (or kept until the users table changes: `token_user`), so a
+    deactivated account stops working as soon as its change is committed.
     """
     if not token or not isinstance(token, str):
         raise InvalidAccessToken("missing access token")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 
 _MEMO: dict[Hashable, tuple[str, tuple[tuple[int, ...], ...], tuple]] = {}
@@ -66,12 +66,15 @@ def count_with(key: Hashable, values: tuple, build: Callable[[], QuerySet], *, u
         return cursor.fetchone()[0]
 
 
-def instances_by(key: Hashable, values: tuple, build: Callable[[], QuerySet]) -> list:
+def instances_by(key: Hashable, values: tuple, build: Callable[[], QuerySet], *, rows_cache=None) -> list:
     """The model instances of `build()`, a queryset of one model's rows (e.g. a user by id),
     its SQL compiled once per key as `compile_with` does: later calls only swap `values` in.
 
     Rows become instances as Django's ModelIterable makes them (the fields' converters, then
     `Model.from_db`). A queryset with related or annotated columns is not memoized (run as is).
+    With `rows_cache` (a `realtime.table_versions.VersionedCache` of the tables the query reads)
+    the fetched rows are kept while those tables do not change; every call still gets instances
+    of its own, so a caller that changes one changes nothing kept.
     """
     entry = _INSTANCES.get(key)
     if entry is None:
@@ -90,9 +93,13 @@ def instances_by(key: Hashable, values: tuple, build: Callable[[], QuerySet]) ->
     compiled, using, model, names, converters = entry
     sql, params = _substituted(compiled, values)
     connection = connections[using]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+
+    def fetch() -> list[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    rows = fetch() if rows_cache is None or using != DEFAULT_DB_ALIAS else rows_cache.get((key, values), fetch)
     found = []
     for row in rows:
         if converters:

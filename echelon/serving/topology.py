@@ -47,6 +47,9 @@ HTTP_POOL_MAX, WS_POOL_MAX = 2, 4
 RELAY_CONNECTIONS = 2
 # A queue worker: procrastinate's psycopg pool (4, psycopg_pool's default) + its LISTEN + Django's one.
 QUEUE_CONNECTIONS = 6
+# Each HTTP worker and websocket process also LISTENs for table versions (realtime/table_versions.py,
+# `CONNECTIONS`: the token user's row is kept until the users table changes).
+VERSIONS_CONNECTIONS = 1
 
 
 def cores() -> int:
@@ -174,7 +177,8 @@ class Topology:
         return f"unix://{sock}"
 
     def connection_budget(self) -> dict[str, int]:
-        return {"http": self.args.http_workers * HTTP_POOL_MAX, "websockets": self.args.websocket_processes * (WS_POOL_MAX + RELAY_CONNECTIONS),
+        return {"http": self.args.http_workers * (HTTP_POOL_MAX + VERSIONS_CONNECTIONS),
+                "websockets": self.args.websocket_processes * (WS_POOL_MAX + RELAY_CONNECTIONS + VERSIONS_CONNECTIONS),
                 "queue": self.args.queue_workers * QUEUE_CONNECTIONS}
 
     def check_connection_budget(self) -> None:
@@ -190,7 +194,8 @@ class Topology:
         budget = sum(self.connection_budget().values())
         room = limit - reserved - (used - 1)
         print(f"serve: PostgreSQL connections at most {budget} ({self.args.http_workers} HTTP workers x "
-              f"{HTTP_POOL_MAX} + {self.args.websocket_processes} websocket processes x ({WS_POOL_MAX} + {RELAY_CONNECTIONS} relay) + "
+              f"({HTTP_POOL_MAX} + {VERSIONS_CONNECTIONS} listen) + {self.args.websocket_processes} websocket processes x "
+              f"({WS_POOL_MAX} + {RELAY_CONNECTIONS} relay + {VERSIONS_CONNECTIONS} listen) + "
               f"{self.args.queue_workers} queue workers x {QUEUE_CONNECTIONS}); "
               f"max_connections {limit}, "
               f"{used - 1} in use elsewhere", flush=True)

@@ -7,11 +7,12 @@ default mode kept one persistent connection per ASGI request context until garba
 and a PostgreSQL with `max_connections=100` started refusing them ("too many clients": 503s).
 
 - default (psycopg pool): at most `DATABASE_POOL_MAX` connections per process, plus the change
-  relay process's two (`RELAY_CONNECTIONS`: its lock and LISTEN, its batches);
+  relay process's two (`RELAY_CONNECTIONS`: its lock and LISTEN, its batches) and the table
+  versions' LISTEN (`VERSIONS_CONNECTIONS`, realtime/table_versions.py);
 - `DATABASE_POOL=0` under ASGI: one connection per request being served, closed when the
   request ends (Django's persistent connections are per request context under ASGI, so
   `echelon/asgi.py` turns them off): at most the requests in flight, and afterwards only the
-  metering flusher's and the relay's two.
+  metering flusher's, the relay's two and the table versions' one.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from django.db import connection
 
 from bench.database import _libpq
 from bench.loadgen import http_load
-from echelon.serving.topology import RELAY_CONNECTIONS
+from echelon.serving.topology import RELAY_CONNECTIONS, VERSIONS_CONNECTIONS
 from echelon.settings import DEFAULT_POOL_MAX
 from tests import factories
 from tests.monitoring.servers import DaphneServer, bearer, database_url_for_tests
@@ -34,8 +35,9 @@ from tests.monitoring.servers import DaphneServer, bearer, database_url_for_test
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CLIENTS = 64
-# no pool: held besides requests: the metering flusher's, the relay's lock and its batches'
-HELD_AFTER = 1 + RELAY_CONNECTIONS + 1
+# no pool: held besides requests: the metering flusher's, the relay's lock and its batches',
+# the table versions' LISTEN
+HELD_AFTER = 1 + RELAY_CONNECTIONS + VERSIONS_CONNECTIONS
 SECONDS = 8.0
 # pg_stat_activity is the whole server's: a name of this run's own, so that a test of another
 # xdist worker (the other mode) is not counted
@@ -68,7 +70,7 @@ class ConnectionSampler(threading.Thread):
 
 
 @pytest.mark.parametrize(("env", "bound"), [
-    ({}, DEFAULT_POOL_MAX + RELAY_CONNECTIONS),
+    ({}, DEFAULT_POOL_MAX + RELAY_CONNECTIONS + VERSIONS_CONNECTIONS),
     ({"DATABASE_POOL": "0"}, CLIENTS + HELD_AFTER),
 ], ids=["default-psycopg-pool", "no-pool"])
 def test_64_concurrent_clients_stay_within_the_connection_bound(env, bound):
@@ -99,5 +101,5 @@ def test_64_concurrent_clients_stay_within_the_connection_bound(env, bound):
     assert sum(answered.values()) >= 3 * CLIENTS, answered  # the load really ran
     assert 0 < sampler.peak <= bound, (sampler.peak, bound)
     if "DATABASE_POOL" in env:
-        assert after <= HELD_AFTER, after  # request connections are closed; the flusher and the relay keep theirs
+        assert after <= HELD_AFTER, after  # request connections are closed; the flusher, relay and listener keep theirs
     print(f"peak {sampler.peak} connections (bound {bound}), {sum(answered.values())} answers")
