@@ -13,8 +13,8 @@ LISTENs on those channels (started on first use; after a fork, the child opens i
 
 A commit is seen here once its notification arrives: the listening backend sends it as the
 writer commits, so a request that starts after the commit normally sees it (a request racing
-the commit itself may not, as it could not without a cache either). Where that cannot be promised the cache is not used
-(`snapshot()` answers None and the caller asks PostgreSQL): inside a transaction (the caller may
+the commit itself may not, as it could not without a cache either). Where that cannot be
+promised the cache is not used (`snapshot()` answers None and the caller asks PostgreSQL): inside a transaction (the caller may
 see its own uncommitted writes, which nothing announces), for a table without the capture
 triggers (`REALTIME_PUBLISHED_TABLES` leaves it out), while the listening connection is down
 (when it comes back every version moves on, `epoch`: notifications may have been missed), and
@@ -49,7 +49,7 @@ class TableVersions:
         self._pid: int | None = None
         self._conn = None
         self._epoch = 0
-        self._versions: dict[str, int] = {}
+        self._versions: dict[str, int] = {}  # by channel: a long table name's channel is cut short
         self._watched: set[str] = set()  # tables asked for (LISTENed once connected)
         self._covered: frozenset[str] = frozenset()  # ... of those, the ones with capture triggers
         self._thread: threading.Thread | None = None
@@ -71,7 +71,7 @@ class TableVersions:
             self._drain_locked()
             if self._conn is None:
                 return None
-            return (self._epoch, *(self._versions.get(table, 0) for table in tables))
+            return (self._epoch, *(self._versions.get(table_channel(table), 0) for table in tables))
 
     def stop(self) -> None:
         """Close the connection and stop the thread (tests, before their database is dropped)."""
@@ -139,8 +139,7 @@ class TableVersions:
             self._close_locked()
 
     def _count(self, channel: str) -> None:
-        table = channel[len(table_channel("")):]
-        self._versions[table] = self._versions.get(table, 0) + 1
+        self._versions[channel] = self._versions.get(channel, 0) + 1
 
     def _close_locked(self) -> None:
         conn, self._conn = self._conn, None
@@ -192,7 +191,6 @@ class VersionedCache:
         self.max_entries = max_entries
         self._entries: dict[Hashable, tuple[tuple, object]] = {}
         self._lock = threading.Lock()  # evictions, between the threads of one process
-        self.hits = self.misses = 0
 
     def get(self, key: Hashable, compute: Callable[[], object]):
         snapshot = versions.snapshot(self.tables)
@@ -200,15 +198,10 @@ class VersionedCache:
             return compute()
         entry = self._entries.get(key)
         if entry is not None and entry[0] == snapshot:
-            self.hits += 1
             return entry[1]
-        self.misses += 1
         value = compute()
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.pop(next(iter(self._entries)), None)
             self._entries[key] = (snapshot, value)
         return value
-
-    def clear(self) -> None:
-        self._entries.clear()

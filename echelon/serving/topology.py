@@ -47,8 +47,8 @@ HTTP_POOL_MAX, WS_POOL_MAX = 2, 4
 RELAY_CONNECTIONS = 2
 # A queue worker: procrastinate's psycopg pool (4, psycopg_pool's default) + its LISTEN + Django's one.
 QUEUE_CONNECTIONS = 6
-# Each HTTP worker and websocket process also LISTENs for table versions (realtime/table_versions.py,
-# `CONNECTIONS`: the token user's row is kept until the users table changes).
+# Each HTTP worker and websocket process also LISTENs for table versions (realtime/table_versions.py:
+# the token user's row is kept until the users table changes).
 VERSIONS_CONNECTIONS = 1
 
 
