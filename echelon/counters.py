@@ -1,7 +1,9 @@
 """Window counters in the shared cache (rate limits, login and callback failure limits).
 
 Fixed windows: a counter key is created with `cache.add` and bumped with `cache.incr`, both
-atomic in Redis and in the local-memory cache, so a limit holds across processes.
+atomic in Redis and in the local-memory cache, so a limit holds across processes. On Redis the
+two are one script in one round trip (`_count_in_redis`): Django's `incr` alone is two
+(EXISTS, then INCRBY), and every rate-limited request counts once.
 
 Shared cache down (Redis stopped or unreachable): callers keep answering. Counting moves to a
 process-local cache, a warning is logged, and the shared cache is tried again after
@@ -13,9 +15,11 @@ zero when it comes back (a window may let up to its limit through once more per 
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
 
 from echelon.outage import RetryAfter, one_line
 
@@ -29,6 +33,8 @@ _shared_retry = RetryAfter(SHARED_CACHE_RETRY_SECONDS)
 
 
 def _count(store, key: str, timeout: int) -> int:
+    if isinstance(store, RedisCache):
+        return _count_in_redis(store, key, timeout)
     try:
         return store.incr(key)
     except ValueError:  # first request of the window
@@ -37,12 +43,35 @@ def _count(store, key: str, timeout: int) -> int:
         return store.incr(key)
 
 
+# INCR, and the window's expiry on the key it created: one atomic command (scripts run whole).
+_COUNT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
+def _count_in_redis(store: RedisCache, key: str, timeout: int) -> int:
+    """`add` then `incr` in one round trip: a script, sent by its SHA once Redis knows it. The
+    key is created with its expiry (never an INCR that leaves a key without one). Django's
+    Redis cache keeps integers unpickled, so `store.get(key)` reads the same count."""
+    return _count_script(store._cache)(keys=[store.make_and_validate_key(key)], args=[timeout])
+
+
+@lru_cache(maxsize=64)  # one per cache backend instance (Django makes one per thread)
+def _count_script(backend_client):
+    """The count script on a redis-py client of the backend's pool, made once: Django's
+    `get_client` builds a new `redis.Redis` per call, and its set-up (a table of ~170 response
+    callbacks) cost more Python time than the count's round trip (bench/bench_serving.py)."""
+    return backend_client.get_client(write=True).register_script(_COUNT_SCRIPT)
+
+
 def _with_store(operation):
     """`operation(store)` on the shared cache, or on the process-local one while the shared
     cache is failing (see the module docstring)."""
     if _shared_retry.due():
         try:
-            return operation(cache)
+            return operation(caches[DEFAULT_CACHE_ALIAS])  # the backend itself, not the proxy `cache`
         except ValueError:
             raise
         except Exception as exc:  # noqa: BLE001 - any cache failure (redis.ConnectionError, timeouts, OSError)

@@ -230,7 +230,8 @@ REALTIME_PUBLISHED_TABLES = (
 )
 REALTIME_RELAY = env_bool("REALTIME_RELAY", True)
 # Process caches kept until PostgreSQL notifies a write to their tables (realtime/table_versions.py:
-# the token user's row); 0 behind a transaction-mode pooler, where a LISTEN gets no notifications.
+# the token user's row, the agent list's total); 0 behind a transaction-mode pooler, where a
+# LISTEN gets no notifications.
 ECHELON_VERSIONED_CACHES = env_bool("ECHELON_VERSIONED_CACHES", True)
 REALTIME_LOG_RETENTION_SECONDS = float(os.environ.get("REALTIME_LOG_RETENTION_SECONDS", "3600"))
 REALTIME_LOG_MAX_ROWS = int(os.environ.get("REALTIME_LOG_MAX_ROWS", "100000"))

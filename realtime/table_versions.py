@@ -178,6 +178,9 @@ class TableVersions:
 versions = TableVersions()
 
 
+MISSING = object()  # `VersionedCache.kept`: nothing kept for these versions
+
+
 class VersionedCache:
     """Values computed from `tables` kept per key while none of those tables has changed.
 
@@ -193,15 +196,28 @@ class VersionedCache:
         self._lock = threading.Lock()  # evictions, between the threads of one process
 
     def get(self, key: Hashable, compute: Callable[[], object]):
+        snapshot, value = self.kept(key)
+        if value is MISSING:
+            value = compute()
+            self.keep(key, snapshot, value)
+        return value
+
+    def kept(self, key: Hashable) -> tuple[tuple | None, object]:
+        """(the tables' versions now, the value kept for them or MISSING). A caller that computes
+        the value itself hands both to `keep`: the versions are read before it asks PostgreSQL."""
         snapshot = versions.snapshot(self.tables)
         if snapshot is None:
-            return compute()
+            return None, MISSING
         entry = self._entries.get(key)
         if entry is not None and entry[0] == snapshot:
-            return entry[1]
-        value = compute()
+            return snapshot, entry[1]
+        return snapshot, MISSING
+
+    def keep(self, key: Hashable, snapshot: tuple | None, value) -> None:
+        """Keep `value`, computed after `kept` answered `snapshot` (None: nothing is kept)."""
+        if snapshot is None:
+            return
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.pop(next(iter(self._entries)), None)
             self._entries[key] = (snapshot, value)
-        return value

@@ -21,7 +21,7 @@ from agents.api.serializers import (
 from agents.models import Agent, AgentStatus, AgentTemplate
 from agents.selectors import AgentRows, fetch_rows
 from agents.services import agent_create_from_template, agent_set_status
-from echelon.db.sqlmemo import compile_for_user, instances_by
+from echelon.db.sqlmemo import instances_by, page_and_total
 from echelon.policy import is_signed_in
 from echelon.api.pagination import CataloguePagination, CountedPagePagination
 from echelon.api.responses import ORJSONResponse
@@ -68,15 +68,13 @@ class AgentViewSet(PolicyViewSet):
         })
 
     def _memoized_page(self, rows):
-        """The unfiltered page query, compiled once per (superuser?, offset, limit)."""
+        """The unfiltered page query, compiled once per (superuser?, offset, limit), its total
+        kept per user until agents or memberships change (`page_and_total`)."""
         user = self.request.user
-
-        def fetch(offset, limit):
-            key = ("agents.list", bool(user.is_superuser), offset, limit)
-            sql, params = compile_for_user(key, user, lambda: rows.queryset[offset:offset + limit])
-            return fetch_rows(sql, params)
-
-        return fetch
+        plain = AgentRows(lambda: self.filter_queryset(self.get_queryset()))
+        return lambda offset, limit: page_and_total(
+            "agents.list", user, offset, limit, counted=lambda: rows.queryset, plain=lambda: plain.queryset,
+            fetch=fetch_rows)
 
     def get_object(self):
         # Hot path: a plain GET of one agent runs the policy's row query with its SQL compiled

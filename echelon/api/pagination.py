@@ -104,7 +104,8 @@ class CountedPagePagination(CataloguePagination):
     def paginate_counted(self, queryset, request, view=None) -> list:
         """`queryset` yields tuples whose last item is the total; returns the page's tuples.
 
-        `queryset` may also be a function `(offset, limit) -> rows` (e.g. memoized SQL).
+        `queryset` may also be a function `(offset, limit) -> (rows, total)` (e.g.
+        `echelon.db.sqlmemo.page_and_total`; total None: not known, the page being empty).
         """
         self.request = request
         page_size = self.get_page_size(request)
@@ -118,10 +119,14 @@ class CountedPagePagination(CataloguePagination):
         offset = (number - 1) * page_size
         if offset > MAX_OFFSET - page_size:  # far past any table's end; PostgreSQL would refuse it
             raise NotFound(self.invalid_page_message.format(page_number=raw, message="That page contains no results."))
-        rows = queryset(offset, page_size) if callable(queryset) else list(queryset[offset:offset + page_size])
+        if callable(queryset):
+            rows, total = queryset(offset, page_size)
+        else:
+            rows = list(queryset[offset:offset + page_size])
+            total = rows[0][-1] if rows else 0
         if not rows and number > 1:
             raise NotFound(self.invalid_page_message.format(page_number=raw, message="That page contains no results."))
         paginator = self.django_paginator_class([], page_size)
-        paginator.count = rows[0][-1] if rows else 0  # a cached_property: set once, here
+        paginator.count = total  # a cached_property: set once, here
         self.page = Page(rows, number, paginator)
         return rows

@@ -11,15 +11,23 @@ something else fails there.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 
+from realtime.table_versions import MISSING, VersionedCache
+
 _MEMO: dict[Hashable, tuple[str, tuple[tuple[int, ...], ...], tuple]] = {}
 # key → (compiled as in _MEMO, db alias, model, field attnames, converters)
 _INSTANCES: dict[Hashable, tuple] = {}
 MAX_ENTRIES = 512
+# (key, is_superuser) → the totals of a paged query, per user (`page_and_total`)
+_TOTALS: dict[Hashable, VersionedCache] = {}
+TOTALS_KEPT = 10_000  # users per query shape
+# Django quotes every table it names: after FROM or JOIN, in the query and its subqueries.
+_TABLE = re.compile(r'\b(?:FROM|JOIN)\s+"([^"]+)"')
 
 
 def _positions(params, values) -> tuple[tuple[int, ...], ...] | None:
@@ -64,6 +72,43 @@ def count_with(key: Hashable, values: tuple, build: Callable[[], QuerySet], *, u
     with connections[using].cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS counted", params)
         return cursor.fetchone()[0]
+
+
+def tables_read(sql: str) -> tuple[str, ...]:
+    """The tables compiled SQL reads (Django's quoting: `FROM "t"`, `JOIN "t"`), sorted."""
+    return tuple(sorted(set(_TABLE.findall(sql))))
+
+
+def page_and_total(key: Hashable, user, offset: int, limit: int, *, counted: Callable[[], QuerySet],
+                   plain: Callable[[], QuerySet], fetch: Callable[[str, list], list]) -> tuple[list, int | None]:
+    """Rows `offset`..`offset + limit` of a query restricted for `user`, and the query's total.
+
+    `counted()` yields the rows with the total as their last column (one query: see
+    `echelon.api.pagination.CountOf`), `plain()` the same rows without it; `fetch(sql, params)`
+    runs SQL. Both are compiled once per shape (`compile_for_user`). The total is kept per user
+    while none of the tables the query reads has changed (`realtime.table_versions`), and then
+    only the page is asked for: counting a user's rows costs PostgreSQL more than reading a page
+    of them (bench/bench_serving.py). The total is None when it is not known: an empty page past
+    the first, with nothing kept.
+    """
+    superuser = bool(user.is_superuser)
+    counted_sql, counted_params = compile_for_user((key, "counted", superuser, offset, limit), user,
+                                                   lambda: counted()[offset:offset + limit])
+    totals = _TOTALS.get((key, superuser))
+    if totals is None:
+        totals = _TOTALS.setdefault((key, superuser), VersionedCache(tables_read(counted_sql), max_entries=TOTALS_KEPT))
+    snapshot, total = totals.kept(user.pk)
+    if total is MISSING:
+        rows = fetch(counted_sql, counted_params)
+        if not rows and offset > 0:
+            return rows, None
+        total = rows[0][-1] if rows else 0
+        totals.keep(user.pk, snapshot, total)
+        return rows, total
+    if offset >= total:
+        return [], total
+    sql, params = compile_for_user((key, "plain", superuser, offset, limit), user, lambda: plain()[offset:offset + limit])
+    return fetch(sql, params), total
 
 
 def instances_by(key: Hashable, values: tuple, build: Callable[[], QuerySet], *, rows_cache=None) -> list:
@@ -114,3 +159,4 @@ def instances_by(key: Hashable, values: tuple, build: Callable[[], QuerySet], *,
 def clear() -> None:
     _MEMO.clear()
     _INSTANCES.clear()
+    _TOTALS.clear()

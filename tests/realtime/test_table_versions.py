@@ -7,8 +7,6 @@ notifications), so the tests wait for them with a generous deadline, never a sho
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -17,35 +15,9 @@ from accounts.models import User
 from echelon.auth.tokens import token_user
 from realtime.table_versions import VersionedCache, versions
 from tests import factories
-from tests.servers import outside_connection
+from tests.table_versions import counted, eventually, outside
 
 pytestmark = pytest.mark.django_db(transaction=True)
-DEADLINE = 60.0
-
-
-def eventually(check, what: str):
-    """`check()`'s first truthy answer, polled until DEADLINE."""
-    until = time.monotonic() + DEADLINE
-    while time.monotonic() < until:
-        answer = check()
-        if answer:
-            return answer
-        time.sleep(0.01)
-    raise AssertionError(f"not within {DEADLINE} s: {what}")
-
-
-def counted(write, tables=("users",)):
-    """`write()`'s result once its notification is counted: on a loaded machine it can arrive
-    after the next step of a test, which would then see a version move it did not cause."""
-    before = eventually(lambda: versions.snapshot(tables), "listening")
-    result = write()
-    eventually(lambda: versions.snapshot(tables) not in (None, before), "the set-up write is counted")
-    return result
-
-
-def outside(sql: str, params=()) -> None:
-    with outside_connection(autocommit=True) as conn:
-        conn.execute(sql, params)
 
 
 def test_a_write_outside_the_app_moves_its_tables_version_on():
