@@ -7,6 +7,8 @@ decoded nor re-encoded in Python.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import orjson
 import psycopg
 from django.db import connections
@@ -41,10 +43,10 @@ class AgentRows:
     a paginator can count and slice it); `.dicts(tuples)` names them and embeds the JSON.
 
     `source` is a queryset, or a function returning one: then it is only built if `.queryset`
-    is used (a memoized-SQL hit never needs it).
+    is used (a memoized-SQL hit never needs it). So may each of `json_subqueries` be.
     """
 
-    def __init__(self, source, *, with_total: bool = False, **json_subqueries: Subquery):
+    def __init__(self, source, *, with_total: bool = False, **json_subqueries: Subquery | Callable[[], Subquery]):
         self._source, self._with_total, self._json_subqueries = source, with_total, json_subqueries
         json_flags = [is_json for _, _, is_json in AGENT_COLUMNS] + [True] * len(json_subqueries)
         self.names = [name for name, _, _ in AGENT_COLUMNS] + list(json_subqueries)
@@ -55,7 +57,7 @@ class AgentRows:
         queryset = self._source() if callable(self._source) else self._source
         columns = [(name, Cast(column, TextField()) if is_json else column)
                    for name, column, is_json in AGENT_COLUMNS]
-        columns += [(name, Subquery(sub.query, output_field=TextField()))
+        columns += [(name, Subquery((sub() if callable(sub) else sub).query, output_field=TextField()))
                     for name, sub in self._json_subqueries.items()]
         if self._with_total:  # last column: the number of rows of the whole (unsliced) queryset
             columns.append(("_total", CountOf(queryset.order_by().values("pk"))))

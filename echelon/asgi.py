@@ -44,6 +44,12 @@ _router = ProtocolTypeRouter(
 )
 
 
+if "daphne.cli" in sys.modules:  # a server process (daphne), not a test importing this
+    from echelon.gcfreeze import freeze_startup_objects
+
+    freeze_startup_objects()
+
+
 async def application(scope, receive, send):
     """The router, and this process' change relay started on its first connection (every server
     process runs one, one leads: realtime/relay.py; `REALTIME_RELAY=0` turns it off)."""

@@ -34,22 +34,24 @@ def agent_dashboard(*, user) -> list[dict]:
 
 
 def dashboard_rows(user) -> AgentRows:
-    """The dashboard's rows for `user`; the queryset is built only when asked for."""
+    """The dashboard's rows for `user`; the queryset and its subqueries are built only when asked
+    for (building the two subqueries was ~0.3 ms per request, for SQL already memoized)."""
     def build():
         return policy_for(Agent).visible_to(user).order_by("-updated_at", "id")
 
-    latest_deployment = (
-        Deployment.objects.filter(agent=OuterRef("pk"))
-        .order_by("-created_at")
-        .values(json=JSONObject(status="status", deployed_at=IsoUtc("deployed_at")))[:1]
-    )
-    latest_workflow = (
-        Workflow.objects.filter(agent=OuterRef("pk"))
-        .order_by("-created_at")
-        .values(
-            json=JSONObject(
-                execution_count="execution_count", success_count="success_count", error_count="error_count"
-            )
-        )[:1]
-    )
-    return AgentRows(build, latest_deployment=Subquery(latest_deployment), latest_workflow=Subquery(latest_workflow))
+    def latest_deployment():
+        return Subquery(
+            Deployment.objects.filter(agent=OuterRef("pk"))
+            .order_by("-created_at")
+            .values(json=JSONObject(status="status", deployed_at=IsoUtc("deployed_at")))[:1]
+        )
+
+    def latest_workflow():
+        return Subquery(
+            Workflow.objects.filter(agent=OuterRef("pk"))
+            .order_by("-created_at")
+            .values(json=JSONObject(
+                execution_count="execution_count", success_count="success_count", error_count="error_count"))[:1]
+        )
+
+    return AgentRows(build, latest_deployment=latest_deployment, latest_workflow=latest_workflow)
