@@ -33,7 +33,9 @@ websocket_urlpatterns: list = [
 
 from realtime import relay  # noqa: E402
 
-if "daphne.cli" in sys.modules:  # served by daphne: hand changes on from the start, not the first request
+# A server process (daphne's command line), not a test importing this module.
+SERVED_BY_DAPHNE = "daphne.cli" in sys.modules
+if SERVED_BY_DAPHNE:  # hand changes on from the start, not the first request
     relay.start_in_background()
 
 _router = ProtocolTypeRouter(
@@ -44,7 +46,7 @@ _router = ProtocolTypeRouter(
 )
 
 
-if "daphne.cli" in sys.modules:  # a server process (daphne), not a test importing this
+if SERVED_BY_DAPHNE:
     from echelon.gcfreeze import freeze_startup_objects
 
     freeze_startup_objects()

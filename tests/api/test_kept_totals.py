@@ -17,10 +17,9 @@ from accounts.models import UserRole
 from agents.models import Agent
 from echelon.db.sqlmemo import tables_read
 from echelon.policy import policy_for
-from realtime.table_versions import versions
 from tests import factories
 from tests.api.clients import client_as
-from tests.table_versions import eventually, outside
+from tests.table_versions import counted, eventually, outside
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TABLES = ("agents", "user_roles")
@@ -42,13 +41,6 @@ def kept_answer(client, query: str = "") -> dict:
     return eventually(attempt, "an answer with the kept total")
 
 
-def after_announced(write) -> None:
-    """`write()`, then wait until this process has seen it announced."""
-    before = eventually(lambda: versions.snapshot(TABLES), "listening")
-    write()
-    eventually(lambda: versions.snapshot(TABLES) not in (None, before), "the write is announced")
-
-
 def ids(body) -> set[str]:
     return {row["id"] for row in body["results"]}
 
@@ -61,7 +53,7 @@ def test_the_total_is_counted_once_then_kept_until_an_outside_writer_changes_age
     body, counting = answer(client)
     assert counting and body["count"] == 3  # the first answer counts
     assert kept_answer(client)["count"] == 3
-    after_announced(lambda: outside("UPDATE agents SET created_by = %s WHERE id = %s", [owner.pk, theirs.pk]))
+    counted(lambda: outside("UPDATE agents SET created_by = %s WHERE id = %s", [owner.pk, theirs.pk]), TABLES)
     body, counting = answer(client)  # the very next request: no poll
     assert counting and body["count"] == 4 and ids(body) == {str(a.pk) for a in [*mine, theirs]}
 
@@ -73,10 +65,10 @@ def test_a_new_membership_or_a_lost_one_counts_on_the_next_request():
     factories.AgentFactory.create_batch(2, created_by=colleague, team=team)
     client = client_as(owner)
     assert kept_answer(client)["count"] == 1
-    after_announced(lambda: factories.UserRoleFactory(user=owner, team=team))
+    counted(lambda: factories.UserRoleFactory(user=owner, team=team), TABLES)
     assert answer(client)[0]["count"] == 3
     assert kept_answer(client)["count"] == 3
-    after_announced(lambda: UserRole.objects.filter(user=owner).delete())
+    counted(lambda: UserRole.objects.filter(user=owner).delete(), TABLES)
     assert answer(client)[0]["count"] == 1
 
 
