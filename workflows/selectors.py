@@ -6,11 +6,10 @@ Here, not in agents: agents sit below workflows (the layers contract, .importlin
 from __future__ import annotations
 
 from django.db.models import OuterRef, Subquery
-from django.db.models.functions import JSONObject
 
 from agents.models import Agent
 from agents.selectors import AgentRows, fetch_rows
-from echelon.db.models import IsoUtc
+from echelon.db.models import IsoUtc, JsonText
 from echelon.db.sqlmemo import compile_for_user
 from echelon.policy import is_signed_in, policy_for
 from workflows.models import Deployment, Workflow
@@ -43,14 +42,14 @@ def dashboard_rows(user) -> AgentRows:
         return Subquery(
             Deployment.objects.filter(agent=OuterRef("pk"))
             .order_by("-created_at")
-            .values(json=JSONObject(status="status", deployed_at=IsoUtc("deployed_at")))[:1]
+            .values(json=JsonText(status="status", deployed_at=IsoUtc("deployed_at")))[:1]
         )
 
     def latest_workflow():
         return Subquery(
             Workflow.objects.filter(agent=OuterRef("pk"))
             .order_by("-created_at")
-            .values(json=JSONObject(
+            .values(json=JsonText(
                 execution_count="execution_count", success_count="success_count", error_count="error_count"))[:1]
         )
 
