@@ -11,7 +11,10 @@ machine's speed drifts by more than the margins within a minute), beside the med
   (`bench/views.py`) behind the same topology;
 - dashboard of 1,000 agents: topology ≥ 2x one daphne process;
 - retrieve and unread count through the topology: reported (req/s), with the raw view as the
-  reference of a request that does almost nothing.
+  reference of a request that does almost nothing;
+- the machine's cores busy under the list and dashboard loads, topology vs one daphne process
+  (`bench.cores`, every process counted): reported, to tell a server that leaves cores idle from
+  a machine that has none left.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import statistics
 
 from django.conf import settings
 
+from bench.cores import CoresBusy
 from bench.data import bench_user
 from bench.loadgen import http_load
 from bench.servers import DaphneServer, TopologyServer
@@ -80,9 +84,12 @@ def run() -> list[dict]:
         for side, kind in plan:  # warm-up: first-use costs (imports, pools, caches) stay out
             rate(ports[side], paths[kind], headers, seconds=1.0)
         figures: dict[tuple[str, str], list[float]] = {key: [] for key in plan}
+        busy: dict[tuple[str, str], list[float]] = {key: [] for key in plan}
         for _ in range(ROUNDS):
             for side, kind in plan:
-                figures[(side, kind)].append(rate(ports[side], paths[kind], headers))
+                with CoresBusy() as cores:
+                    figures[(side, kind)].append(rate(ports[side], paths[kind], headers))
+                busy[(side, kind)].append(cores.cores)
         exit_code = topology.stop()
     finally:
         daphne.kill()
@@ -96,6 +103,10 @@ def run() -> list[dict]:
             ("serve", "raw"), 0.8),
         row("[serve] dashboard 1,000 agents vs one daphne process", figures, ("serve", "dashboard"),
             ("daphne", "dashboard"), 2),
+        row("[serve] cores busy under the agent list load: topology vs one daphne process", busy,
+            ("serve", "list"), ("daphne", "list"), None, unit="cores"),
+        row("[serve] cores busy under the dashboard load: topology vs one daphne process", busy,
+            ("serve", "dashboard"), ("daphne", "dashboard"), None, unit="cores"),
         row("[serve] agent retrieve (vs the raw-SQL page)", figures, ("serve", "retrieve"), ("serve", "raw"), None),
         row("[serve] unread count (vs the raw-SQL page)", figures, ("serve", "unread"), ("serve", "raw"), None),
         {"name": "[serve] graceful stop: exit status", "value": exit_code, "baseline": 0, "ratio": None,
