@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -30,7 +31,10 @@ def test_dashboard_rows_match_the_seed_query(world):
     rows = {row["id"]: row for row in response.json()}
     assert set(rows) == {str(world["agent_team"].pk), str(agent.pk), str(bare.pk)}
     assert rows[str(agent.pk)]["latest_deployment"]["status"] == "deployed"
-    assert rows[str(agent.pk)]["latest_deployment"]["deployed_at"] is not None
+    deployed_at = rows[str(agent.pk)]["latest_deployment"]["deployed_at"]
+    # the API's timestamp form (UTC, `Z`, microseconds), built by PostgreSQL inside the object
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", deployed_at), deployed_at
+    assert datetime.fromisoformat(deployed_at) == now
     assert rows[str(agent.pk)]["latest_workflow"] == {"execution_count": 7, "success_count": 5, "error_count": 2}
     assert rows[str(bare.pk)]["latest_deployment"] is None and rows[str(bare.pk)]["latest_workflow"] is None
     stamps = [row["updated_at"] for row in response.json()]
