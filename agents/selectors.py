@@ -8,32 +8,40 @@ decoded nor re-encoded in Python.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 import orjson
 import psycopg
 from psycopg.types.string import TextLoader
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.utils.functional import cached_property
-from django.db.models import QuerySet, Subquery, TextField
+from django.db.models import JSONField, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 
+from agents.models import Agent
 from echelon.api.pagination import CountOf
+from echelon.columns import OPERATOR, READER
+from echelon.policy import policy_for
 
-# Columns of an agent as the API shows them: (output name, ORM column, is jsonb).
-AGENT_COLUMNS = (
-    ("id", "id", False),
-    ("name", "name", False),
-    ("description", "description", False),
-    ("type", "type", False),
-    ("status", "status", False),
-    ("config", "config", True),
-    ("deployment_config", "deployment_config", True),
-    ("created_by", "created_by_id", False),
-    ("team", "team_id", False),
-    ("last_activity", "last_activity", False),
-    ("created_at", "created_at", False),
-    ("updated_at", "updated_at", False),
-)
+
+def agent_columns(user) -> tuple[tuple[str, str, bool], ...]:
+    """(API name, ORM attname, is jsonb) of every agent column `user` may read, in the model's
+    field order (as the serializers order them): asked of the agent policy's column declaration,
+    the one list of them, so a column it hides from a reader never reaches these rows."""
+    policy = policy_for(Agent)
+    if set(policy.columns.kinds) - {READER, OPERATOR}:
+        # the rows of one answer are shaped once, for their reader, not row by row
+        raise ImproperlyConfigured("AgentRows needs the agent policy to tell readers apart by user only "
+                                   f"(its reader kinds are {policy.columns.kinds})")
+    return _columns_shown_to(policy.reader_kind(user, None))
+
+
+@cache
+def _columns_shown_to(kind: str) -> tuple[tuple[str, str, bool], ...]:
+    visible = policy_for(Agent).columns.visible(kind)
+    return tuple((field.name, field.attname, isinstance(field, JSONField))
+                 for field in Agent._meta.concrete_fields if field.column in visible)
 
 
 _C_TIMESTAMPTZ_LOADER = psycopg.adapters.get_loader(psycopg.postgres.types["timestamptz"].oid, psycopg.pq.Format.TEXT)
@@ -43,21 +51,24 @@ class AgentRows:
     """An agent queryset turned into API rows: `.queryset` yields tuples (lazy, sliceable, so
     a paginator can count and slice it); `.dicts(tuples)` names them and embeds the JSON.
 
-    `source` is a queryset, or a function returning one: then it is only built if `.queryset`
-    is used (a memoized-SQL hit never needs it). So may each of `json_subqueries` be.
+    The rows are for `user`: the columns it may read (`agent_columns`). `source` is a queryset,
+    or a function returning one: then it is only built if `.queryset` is used (a memoized-SQL hit
+    never needs it). So may each of `json_subqueries` be.
     """
 
-    def __init__(self, source, *, with_total: bool = False, **json_subqueries: Subquery | Callable[[], Subquery]):
+    def __init__(self, source, *, user, with_total: bool = False,
+                 **json_subqueries: Subquery | Callable[[], Subquery]):
         self._source, self._with_total, self._json_subqueries = source, with_total, json_subqueries
-        json_flags = [is_json for _, _, is_json in AGENT_COLUMNS] + [True] * len(json_subqueries)
-        self.names = [name for name, _, _ in AGENT_COLUMNS] + list(json_subqueries)
+        self._columns = agent_columns(user)
+        json_flags = [is_json for _, _, is_json in self._columns] + [True] * len(json_subqueries)
+        self.names = [name for name, _, _ in self._columns] + list(json_subqueries)
         self.json_at = [i for i, is_json in enumerate(json_flags) if is_json]
 
     @cached_property
     def queryset(self) -> QuerySet:
         queryset = self._source() if callable(self._source) else self._source
         columns = [(name, Cast(column, TextField()) if is_json else column)
-                   for name, column, is_json in AGENT_COLUMNS]
+                   for name, column, is_json in self._columns]
         columns += [(name, Subquery((sub() if callable(sub) else sub).query, output_field=TextField()))
                     for name, sub in self._json_subqueries.items()]
         if self._with_total:  # last column: the number of rows of the whole (unsliced) queryset

@@ -53,4 +53,4 @@ def dashboard_rows(user) -> AgentRows:
                 execution_count="execution_count", success_count="success_count", error_count="error_count"))[:1]
         )
 
-    return AgentRows(build, latest_deployment=latest_deployment, latest_workflow=latest_workflow)
+    return AgentRows(build, user=user, latest_deployment=latest_deployment, latest_workflow=latest_workflow)

@@ -54,7 +54,7 @@ class AgentViewSet(PolicyViewSet):
     def list(self, request, *args, **kwargs):
         # Hot path: plain rows + orjson instead of the ModelSerializer (same JSON shape), and
         # the total counted in the page's query (see docs/benchmarks.md, bench/bench_api.py).
-        rows = AgentRows(lambda: self.filter_queryset(self.get_queryset()), with_total=True)
+        rows = AgentRows(lambda: self.filter_queryset(self.get_queryset()), user=request.user, with_total=True)
         if request.query_params.keys() <= {"page", "page_size"} and is_signed_in(request.user):
             source = self._memoized_page(rows)
         else:
@@ -71,7 +71,7 @@ class AgentViewSet(PolicyViewSet):
         """The unfiltered page query, compiled once per (superuser?, offset, limit), its total
         kept per user until agents or memberships change (`page_and_total`)."""
         user = self.request.user
-        plain = AgentRows(lambda: self.filter_queryset(self.get_queryset()))
+        plain = AgentRows(lambda: self.filter_queryset(self.get_queryset()), user=user)
         return lambda offset, limit: page_and_total(
             "agents.list", user, offset, limit, counted=lambda: rows.queryset, plain=lambda: plain.queryset,
             fetch=fetch_rows)

@@ -68,3 +68,19 @@ def test_list_fast_path_matches_the_serializer(world):
         detail = client.get(f"/api/v1/agents/{agent.pk}/").json()
         assert listed[str(agent.pk)] == detail
         assert set(detail) == set(AgentSerializer.field_names())
+
+
+def test_agent_rows_show_each_reader_what_the_policy_shows_it(world):
+    """The list's and the dashboard's rows take their columns from the agent policy, as the
+    serializers do: one declaration for every adapter."""
+    from agents.api.serializers import AgentSerializer
+    from agents.selectors import agent_columns
+    from echelon.policy import policy_for
+
+    policy = policy_for(Agent)
+    for user in (world["owner"], world["viewer"], world["superuser"]):
+        kind = policy.reader_kind(user, None)
+        names = [name for name, _, _ in agent_columns(user)]
+        assert set(names) == AgentSerializer.fields_for_kind(kind)
+        assert {Agent._meta.get_field(name).column for name in names} == policy.columns.visible(kind)
+        assert names == [name for name in AgentSerializer.field_names() if name in names]  # the same order

@@ -21,7 +21,7 @@ ACTORS = ["owner", "admin", "manager", "viewer", "outsider", "superuser", "staff
 
 def _fresh_queryset(user):
     """The page query as the view builds it (no filters, first page of 50)."""
-    return AgentRows(policy_for(Agent).visible_to(user).order_by("-updated_at", "id"), with_total=True).queryset[0:50]
+    return AgentRows(policy_for(Agent).visible_to(user).order_by("-updated_at", "id"), user=user, with_total=True).queryset[0:50]
 
 
 def _fresh(user):
