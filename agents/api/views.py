@@ -21,7 +21,7 @@ from agents.api.serializers import (
 from agents.models import Agent, AgentStatus, AgentTemplate
 from agents.selectors import AgentRows, fetch_rows
 from agents.services import agent_create_from_template, agent_set_status
-from echelon.db.sqlmemo import instances_by, page_and_total
+from echelon.db.sqlmemo import compile_with, page_and_total
 from echelon.policy import is_signed_in
 from echelon.api.pagination import CataloguePagination, CountedPagePagination
 from echelon.api.responses import ORJSONResponse
@@ -76,24 +76,25 @@ class AgentViewSet(PolicyViewSet):
             "agents.list", user, offset, limit, counted=lambda: rows.queryset, plain=lambda: plain.queryset,
             fetch=fetch_rows)
 
-    def get_object(self):
-        # Hot path: a plain GET of one agent runs the policy's row query with its SQL compiled
-        # once per process and kind of user (what building and compiling it cost was ~40% of the
-        # request's Python time); anything else, and a 404, takes DRF's way.
-        request, pk = self.request, self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
-        if self.action != "retrieve" or request.query_params or not is_signed_in(request.user):
-            return super().get_object()
+    def retrieve(self, request, *args, **kwargs):
+        # Hot path: a plain GET of one agent answers its row as the list shapes it (AgentRows:
+        # the policy's columns for this reader, jsonb as PostgreSQL wrote it, no serializer),
+        # the policy's row query compiled once per process and kind of user. Anything else,
+        # and a 404, takes DRF's way. (Reading needs no object permission beyond the policy's
+        # rows: PolicyMixin checks edits and deletes only.)
+        row = self._plain_row(request) if not request.query_params and is_signed_in(request.user) else None
+        return ORJSONResponse(row) if row is not None else super().retrieve(request, *args, **kwargs)
+
+    def _plain_row(self, request) -> dict | None:
         try:
-            pk = Agent._meta.pk.to_python(pk)
+            pk = Agent._meta.pk.to_python(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field))
         except ValidationError:
-            return super().get_object()
+            return None
         user = request.user
-        found = instances_by(("agents.retrieve", bool(user.is_superuser)), (user.pk, pk),
-                             lambda: self.filter_queryset(self.get_queryset()).filter(pk=pk).order_by())
-        if len(found) != 1:
-            return super().get_object()
-        self.check_object_permissions(request, found[0])
-        return found[0]
+        rows = AgentRows(lambda: self.filter_queryset(self.get_queryset()).filter(pk=pk).order_by(), user=user)
+        sql, params = compile_with(("agents.retrieve", bool(user.is_superuser)), (user.pk, pk), lambda: rows.queryset)
+        found = fetch_rows(sql, params)
+        return rows.dicts(found)[0] if len(found) == 1 else None
 
     def _set_status(self, request, new_status):
         agent = self.get_object()

@@ -59,14 +59,24 @@ def test_dashboard_row_keys_match_the_agent_list(world):
     assert {k: dashboard[k] for k in listed} == listed  # same values, same formats (timestamps)
 
 
-def test_list_fast_path_matches_the_serializer(world):
+def test_list_and_retrieve_fast_paths_match_the_serializer(world):
+    import json
+
+    from rest_framework.renderers import JSONRenderer
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
     from agents.api.serializers import AgentSerializer
 
-    client = client_as(world["owner"])
+    owner = world["owner"]
+    client = client_as(owner)
     listed = {row["id"]: row for row in client.get("/api/v1/agents/").json()["results"]}
-    for agent in Agent.objects.filter(created_by=world["owner"]):
+    reader = Request(APIRequestFactory().get("/"))
+    reader.user = owner
+    for agent in Agent.objects.filter(created_by=owner):
         detail = client.get(f"/api/v1/agents/{agent.pk}/").json()
-        assert listed[str(agent.pk)] == detail
+        serialized = json.loads(JSONRenderer().render(AgentSerializer(agent, context={"request": reader}).data))
+        assert listed[str(agent.pk)] == detail == serialized
         assert set(detail) == set(AgentSerializer.field_names())
 
 
