@@ -80,9 +80,12 @@ class AgentViewSet(PolicyViewSet):
         # Hot path: a plain GET of one agent answers its row as the list shapes it (AgentRows:
         # the policy's columns for this reader, jsonb as PostgreSQL wrote it, no serializer),
         # the policy's row query compiled once per process and kind of user. Anything else,
-        # and a 404, takes DRF's way. (Reading needs no object permission beyond the policy's
-        # rows: PolicyMixin checks edits and deletes only.)
-        row = self._plain_row(request) if not request.query_params and is_signed_in(request.user) else None
+        # and a 404, takes DRF's way, as does a request for another renderer than JSON (the
+        # browsable API). Reading needs no object permission beyond the policy's rows:
+        # PolicyMixin checks edits and deletes only.
+        plain = (not request.query_params and is_signed_in(request.user)
+                 and request.accepted_renderer.format == "json")
+        row = self._plain_row(request) if plain else None
         return ORJSONResponse(row) if row is not None else super().retrieve(request, *args, **kwargs)
 
     def _plain_row(self, request) -> dict | None:

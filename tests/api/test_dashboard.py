@@ -94,3 +94,10 @@ def test_agent_rows_show_each_reader_what_the_policy_shows_it(world):
         assert set(names) == AgentSerializer.fields_for_kind(kind)
         assert {Agent._meta.get_field(name).column for name in names} == policy.columns.visible(kind)
         assert names == [name for name in AgentSerializer.field_names() if name in names]  # the same order
+
+
+def test_retrieve_in_the_browsable_api_still_renders_html(world):
+    agent = world["agent_private"]
+    response = client_as(world["owner"]).get(f"/api/v1/agents/{agent.pk}/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html") and agent.name in response.content.decode()
