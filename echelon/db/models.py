@@ -23,10 +23,11 @@ class DbNow(models.Func):
 
 
 class IsoUtc(models.Func):
-    """A timestamptz as the API's text form (ISO 8601, UTC, `Z`; see echelon.dates.iso_utc), for
-    JSON that PostgreSQL builds itself (`JsonText`): its own rendering ends in `+00:00`."""
+    """A timestamptz as the API's text form (ISO 8601, UTC, `Z`, microseconds unless they are 0:
+    what echelon.dates.iso_utc and DRF write), for JSON that PostgreSQL builds itself
+    (`JsonText`): its own rendering ends in `+00:00`."""
 
-    template = """to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+    template = """replace(to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), '.000000Z', 'Z')"""
     output_field = models.TextField()
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import Agent
+from echelon.dates import iso_utc
 from workflows.selectors import agent_dashboard
 from tests import factories as f
 from tests.api.clients import client_as
@@ -31,14 +31,23 @@ def test_dashboard_rows_match_the_seed_query(world):
     rows = {row["id"]: row for row in response.json()}
     assert set(rows) == {str(world["agent_team"].pk), str(agent.pk), str(bare.pk)}
     assert rows[str(agent.pk)]["latest_deployment"]["status"] == "deployed"
-    deployed_at = rows[str(agent.pk)]["latest_deployment"]["deployed_at"]
-    # the API's timestamp form (UTC, `Z`, microseconds), built by PostgreSQL inside the object
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", deployed_at), deployed_at
-    assert datetime.fromisoformat(deployed_at) == now
+    # the API's one timestamp form (echelon.dates.iso_utc), built by PostgreSQL inside the object
+    assert rows[str(agent.pk)]["latest_deployment"]["deployed_at"] == iso_utc(now)
     assert rows[str(agent.pk)]["latest_workflow"] == {"execution_count": 7, "success_count": 5, "error_count": 2}
     assert rows[str(bare.pk)]["latest_deployment"] is None and rows[str(bare.pk)]["latest_workflow"] is None
     stamps = [row["updated_at"] for row in response.json()]
     assert stamps == sorted(stamps, reverse=True)
+
+
+def test_dashboard_timestamps_on_the_second_have_no_fraction_as_everywhere_in_the_api(world):
+    on_the_second = timezone.now().replace(microsecond=0) + timedelta(hours=1)
+    agent = f.AgentFactory(created_by=world["owner"])
+    deployment = f.DeploymentFactory(agent=agent, version=1, deployed_at=on_the_second, created_at=on_the_second)
+    rows = {row["id"]: row for row in client_as(world["owner"]).get("/api/v1/agents/dashboard/").json()}
+    shown = rows[str(agent.pk)]["latest_deployment"]["deployed_at"]
+    assert shown == iso_utc(on_the_second) == client_as(world["owner"]).get(
+        f"/api/v1/deployments/{deployment.pk}/").json()["deployed_at"]
+    assert "." not in shown and shown.endswith("Z")
 
 
 def test_dashboard_is_one_query_and_covers_team_agents(world):
