@@ -29,17 +29,17 @@ def agent_columns(user) -> tuple[tuple[str, str, bool], ...]:
     """(API name, ORM attname, is jsonb) of every agent column `user` may read, in the model's
     field order (as the serializers order them): asked of the agent policy's column declaration,
     the one list of them, so a column it hides from a reader never reaches these rows."""
-    policy = policy_for(Agent)
-    if set(policy.columns.kinds) - {READER, OPERATOR}:
+    return _columns_shown_to(policy_for(Agent).reader_kind(user, None))
+
+
+@cache  # per reader kind: the declaration does not change while the process runs
+def _columns_shown_to(kind: str) -> tuple[tuple[str, str, bool], ...]:
+    columns = policy_for(Agent).columns
+    if set(columns.kinds) - {READER, OPERATOR}:
         # the rows of one answer are shaped once, for their reader, not row by row
         raise ImproperlyConfigured("AgentRows needs the agent policy to tell readers apart by user only "
-                                   f"(its reader kinds are {policy.columns.kinds})")
-    return _columns_shown_to(policy.reader_kind(user, None))
-
-
-@cache
-def _columns_shown_to(kind: str) -> tuple[tuple[str, str, bool], ...]:
-    visible = policy_for(Agent).columns.visible(kind)
+                                   f"(its reader kinds are {columns.kinds})")
+    visible = columns.visible(kind)
     return tuple((field.name, field.attname, isinstance(field, JSONField))
                  for field in Agent._meta.concrete_fields if field.column in visible)
 
