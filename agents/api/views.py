@@ -7,6 +7,7 @@ under the same /api/v1/agents/ prefix: workflows sits above agents.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
@@ -79,10 +80,10 @@ class AgentViewSet(PolicyViewSet):
     def retrieve(self, request, *args, **kwargs):
         # Hot path: a plain GET of one agent answers its row as the list shapes it (AgentRows:
         # the policy's columns for this reader, jsonb as PostgreSQL wrote it, no serializer),
-        # the policy's row query compiled once per process and kind of user. Anything else,
-        # and a 404, takes DRF's way, as does a request for another renderer than JSON (the
-        # browsable API). Reading needs no object permission beyond the policy's rows:
-        # PolicyMixin checks edits and deletes only.
+        # the policy's row query compiled once per process and kind of user; no row is the
+        # 404 DRF's get_object would answer after asking again. Anything else takes DRF's way,
+        # as does a request for another renderer than JSON (the browsable API). Reading needs
+        # no object permission beyond the policy's rows: PolicyMixin checks edits and deletes only.
         plain = (not request.query_params and is_signed_in(request.user)
                  and request.accepted_renderer.format == "json")
         row = self._plain_row(request) if plain else None
@@ -97,7 +98,9 @@ class AgentViewSet(PolicyViewSet):
         rows = AgentRows(lambda: self.filter_queryset(self.get_queryset()).filter(pk=pk).order_by(), user=user)
         sql, params = compile_with(("agents.retrieve", bool(user.is_superuser)), (user.pk, pk), lambda: rows.queryset)
         found = fetch_rows(sql, params)
-        return rows.dicts(found)[0] if len(found) == 1 else None
+        if not found:  # invisible or missing: the primary key admits one row at most
+            raise Http404
+        return rows.dicts(found)[0]
 
     def _set_status(self, request, new_status):
         agent = self.get_object()
